@@ -1,0 +1,63 @@
+# scalelab: `make up`, open the JupyterLab URL it prints, and `make test`.
+# Every target installs what it needs first; on a fresh clone `make up` alone is enough.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION  ?= 0.13.8
+PYTHON      ?= python3
+VENV        := .venv
+BOOTSTRAP   := .state/bootstrap
+SCALELAB    := $(VENV)/bin/scalelab
+STAMP       := $(VENV)/.scalelab-lock
+# uv: the one on PATH, else a private copy installed by `make setup`.
+UV          := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
+export UV_PYTHON_DOWNLOADS ?= never
+
+.PHONY: help setup lock up down status logs doctor test test-unit clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BOOTSTRAP)/bin/uv:
+	@echo "uv not found: installing uv $(UV_VERSION) into $(BOOTSTRAP)"
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The venv is rebuilt whenever the lock file changes; the stamp records which lock it holds.
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV) venv --allow-existing --python 3.11 $(VENV)
+	$(UV) pip sync --python $(VENV)/bin/python requirements.lock
+	$(UV) pip install --python $(VENV)/bin/python --no-deps -e .
+	sha256sum requirements.lock | cut -d' ' -f1 > $(STAMP)
+
+setup: $(STAMP) ## Create .venv from the lock file and fetch Kafka's jars (run by up and test)
+	$(SCALELAB) setup
+
+lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml
+	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	  --generate-hashes --no-header -o requirements.lock
+
+up: setup ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL
+	$(SCALELAB) up
+
+down: ## Stop everything `up` started
+	@if [ -x $(SCALELAB) ]; then $(SCALELAB) down; else echo "nothing to stop (no .venv)"; fi
+
+status: $(STAMP) ## Show each service, its URL and its health
+	$(SCALELAB) status --memory
+
+logs: $(STAMP) ## Show a service's log: make logs SERVICE=kafka
+	$(SCALELAB) logs $(or $(SERVICE),$(error name one: make logs SERVICE=kafka))
+
+doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
+	$(SCALELAB) doctor
+
+test-unit: $(STAMP) ## Run the tests that need no running stack
+	$(VENV)/bin/pytest tests/unit
+
+test: setup ## Start the stack, run the whole suite, stop what it started
+	@bash scripts/test.sh
+
+clean: down ## Stop the stack and remove the venv and all generated state
+	rm -rf $(VENV) .state

@@ -1,0 +1,231 @@
+"""`scalelab`: start, inspect and stop the lab's stack.
+
+    scalelab up | down | status | logs SERVICE | doctor
+    scalelab serve ROLE     # what a container (and the local runtime) runs for one role
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .cluster import local
+from .cluster.health import NotHealthy
+from .cluster.java import JavaError
+from .cluster.kafka import KafkaSetupError
+from .cluster.services import ROLES, UnknownService, by_name, by_role, services
+from .config import SETTINGS, Config, ConfigError
+
+app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+_USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService)
+
+
+def _config() -> Config:
+    try:
+        return Config.load()
+    except ConfigError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/] {exc}")
+    return typer.Exit(code)
+
+
+def _table(states: list[local.ServiceState], cfg: Config) -> Table:
+    table = Table(title="scalelab stack (runtime: local)")
+    for col in ("service", "state", "url", "detail"):
+        table.add_column(col)
+    for st in states:
+        if st.healthy:
+            state = "[green]healthy[/]"
+        elif st.running:
+            state = "[yellow]unhealthy[/]" if st.healthy is False else "running"
+        else:
+            state = "[red]down[/]"
+        table.add_row(st.service.name, state, st.service.url(cfg), st.detail)
+    return table
+
+
+@app.command()
+def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only these services.")) -> None:
+    """Start every service (those already running are left alone) and wait until all are healthy."""
+    cfg = _config()
+    try:
+        if only:
+            for name in only:
+                by_name(cfg, name)
+        console.print("runtime: [bold]local[/] (services as processes on this machine)")
+        t0 = time.monotonic()
+        states = local.up(cfg, only, on_event=lambda svc, what: console.print(f"  {svc.name}: {what}"))
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    console.print(_table(states, cfg))
+    console.print(f"all {len(states)} services healthy in {time.monotonic() - t0:.1f} s")
+    if any(st.service.role == "jupyterlab" for st in states):
+        console.print(f"\nJupyterLab: [bold]{by_name(cfg, 'jupyterlab').url(cfg)}[/]")
+
+
+@app.command()
+def down() -> None:
+    """Stop every service this checkout started; no process or listening port is left."""
+    cfg = _config()
+    stopped = local.down(cfg)
+    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    left = local.listeners_left(cfg)
+    if left:
+        raise _fail(local.StackError(f"ports still listening after down: {', '.join(left)} "
+                                     "(held by processes this checkout did not start?)"))
+
+
+@app.command()
+def status(memory: bool = typer.Option(False, "--memory", help="Also sum RSS and PSS over the stack's processes.")
+           ) -> None:
+    """Say which services are up and healthy; exit 1 unless all are."""
+    cfg = _config()
+    states = local.status(cfg)
+    console.print(_table(states, cfg))
+    if memory:
+        rss, pss, count = _memory(cfg)
+        console.print(f"memory: {count} processes, RSS {rss / 2**30:.2f} GiB, PSS {pss / 2**30:.2f} GiB "
+                      "(PSS shares pages fairly between processes; RSS counts shared pages in each)")
+    if not all(st.healthy for st in states):
+        raise typer.Exit(1)
+
+
+def _memory(cfg: Config) -> tuple[int, int, int]:
+    rss = pss = count = 0
+    for proc in local.stack_processes(cfg):
+        try:
+            info = proc.memory_full_info()
+        except Exception:  # the process ended or is not ours to read
+            continue
+        rss, pss, count = rss + info.rss, pss + getattr(info, "pss", info.rss), count + 1
+    return rss, pss, count
+
+
+@app.command()
+def logs(service: str = typer.Argument(..., help="A service name, e.g. kafka or dask-worker-1."),
+         lines: int = typer.Option(50, "--lines", "-n", help="How many lines from the end."),
+         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing as the log grows.")) -> None:
+    """Print the end of one service's log."""
+    cfg = _config()
+    try:
+        svc = by_name(cfg, service)
+    except UnknownService as exc:
+        raise _fail(exc, 2) from None
+    path = local.log_path(cfg, svc)
+    if not path.exists():
+        raise _fail(local.StackError(f"{svc.name} has no log yet ({path}); start it with `make up`."))
+    print(local.tail(path, lines))
+    if follow:
+        with open(path, errors="replace") as fh:
+            fh.seek(0, os.SEEK_END)
+            while True:
+                line = fh.readline()
+                if line:
+                    print(line, end="")
+                else:
+                    time.sleep(0.5)
+
+
+@app.command()
+def doctor() -> None:
+    """Check Java, Maven, ports, disk, memory, the venv and the Kafka jars; say how to fix each problem."""
+    from . import doctor as doc
+
+    cfg = _config()
+    results = doc.run_checks(cfg)
+    table = Table(title="scalelab doctor")
+    for col in ("check", "result", "what to do"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.name, ("[green]ok[/] " if r.ok else "[red]problem[/] ") + r.detail, r.fix)
+    console.print(table)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def setup() -> None:
+    """Fetch what the stack needs beyond the venv (Kafka's jars) and make the tokens."""
+    cfg = _config()
+    from .cluster import kafka
+
+    try:
+        path = kafka.ensure_jars(cfg, quiet=False)
+    except KafkaSetupError as exc:
+        raise _fail(exc) from None
+    console.print(f"Kafka jars: {path}")
+    # Both tokens are generated on first use and kept (mode 600) in the state folder.
+    console.print(f"tokens: {cfg.state_dir / 'secrets'} (JupyterLab {len(cfg.jupyter_token)} chars, "
+                  f"Ray {cfg.ray_token_path.name})")
+
+
+@app.command()
+def env() -> None:
+    """Print the client variables (export lines) that point a shell at the stack."""
+    cfg = _config()
+    for key, value in cfg.client_env().items():
+        print(f"export {key}={value}")
+
+
+@app.command()
+def serve(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
+          instance: int = typer.Option(1, "--instance", help="Which worker (dask-worker only).")) -> None:
+    """Run one service in the foreground. Containers run this; so does the local runtime."""
+    cfg = _config()
+    try:
+        svc = by_role(cfg, role, instance)
+        launch = svc.launch(cfg, svc.instance)
+    except _USER_ERRORS as exc:
+        raise _fail(exc, 2) from None
+    env = {**os.environ, **launch.env}
+    if launch.cwd:
+        os.chdir(launch.cwd)
+    print(f"scalelab serve {role}: {' '.join(launch.argv)}", flush=True)
+    os.execvpe(launch.argv[0], launch.argv, env)
+
+
+@app.command()
+def probe(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
+          instance: int = typer.Option(1, "--instance")) -> None:
+    """Run one service's health probe once (exit 0 if healthy): compose healthchecks use it."""
+    cfg = _config()
+    try:
+        svc = by_role(cfg, role, instance)
+        console.print(f"{svc.name}: healthy ({svc.probe(cfg, svc.instance)})")
+    except NotHealthy as exc:
+        raise _fail(exc) from None
+    except UnknownService as exc:
+        raise _fail(exc, 2) from None
+
+
+@app.command(name="config")
+def show_config() -> None:
+    """List every setting with its value and what it is for."""
+    cfg = _config()
+    table = Table(title="settings (environment > .env > default)")
+    for col in ("name", "value", "meaning"):
+        table.add_column(col)
+    for s in SETTINGS:
+        table.add_row(s.name, cfg.get(s.name), s.help)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

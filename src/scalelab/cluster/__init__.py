@@ -1,0 +1,1 @@
+"""The stack's services and the runtimes that start them."""

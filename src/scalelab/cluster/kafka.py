@@ -1,0 +1,108 @@
+"""The Kafka broker from Maven Central jars: resolve them once, format KRaft storage once."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from ..config import KAFKA_VERSION, Config
+
+
+class KafkaSetupError(RuntimeError):
+    pass
+
+
+def pom_path(cfg: Config) -> Path:
+    return cfg.root / "docker" / "kafka" / "pom.xml"
+
+
+def jars_dir(cfg: Config) -> Path:
+    return cfg.jars_dir / f"kafka-{KAFKA_VERSION}"
+
+
+def jars_ready(cfg: Config) -> bool:
+    d = jars_dir(cfg)
+    return (d / ".complete").exists() and any(d.glob(f"kafka_2.13-{KAFKA_VERSION}.jar"))
+
+
+def ensure_jars(cfg: Config, quiet: bool = True) -> Path:
+    """Resolve the broker's jars with `mvn` into the state folder (once; ~45 MB).
+
+    Written into a temporary folder and renamed, so an interrupted download never
+    looks complete.
+    """
+    target = jars_dir(cfg)
+    if jars_ready(cfg):
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise KafkaSetupError("Maven (`mvn`) not found: it resolves Kafka's jars from Maven Central. "
+                              "Install it (Debian: apt-get install maven).")
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    cmd = [mvn, "-B", "-f", str(pom_path(cfg)), "dependency:copy-dependencies",
+           "-DincludeScope=runtime", f"-DoutputDirectory={tmp}", f"-Dkafka.version={KAFKA_VERSION}"]
+    if quiet:
+        cmd.insert(1, "-q")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise KafkaSetupError("mvn could not resolve Kafka's jars:\n" + (proc.stdout + proc.stderr)[-2000:])
+    (tmp / ".complete").write_text(KAFKA_VERSION + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def data_dir(cfg: Config) -> Path:
+    return cfg.state_dir / "kafka" / "data"
+
+
+def ensure_storage(cfg: Config, java: str, effective_properties: Path) -> None:
+    """Format the KRaft log directory once, as a standalone controller+broker."""
+    logs = data_dir(cfg)
+    if (logs / "meta.properties").exists():
+        return
+    logs.mkdir(parents=True, exist_ok=True)
+    cluster_id_file = cfg.state_dir / "kafka" / "cluster-id"
+    if not cluster_id_file.exists():
+        # Kafka's cluster ids are base64url UUIDs; uuid4 makes one without a JVM start.
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id_file.write_text(cid + "\n")
+    cmd = [java, "-cp", f"{jars_dir(cfg)}/*", "kafka.tools.StorageTool", "format",
+           "-t", cluster_id_file.read_text().strip(), "-c", str(effective_properties),
+           "--standalone", "--ignore-formatted"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise KafkaSetupError("formatting Kafka's storage failed:\n" + (proc.stdout + proc.stderr)[-2000:])
+
+
+def properties_path(cfg: Config) -> Path:
+    return cfg.root / "docker" / "kafka" / "server.properties"
+
+
+def write_effective_properties(cfg: Config, overrides: list[str], dest: Path) -> Path:
+    """The checked-in server.properties with the configured ports and paths applied."""
+    lines = properties_path(cfg).read_text().splitlines()
+    keys = {ov.split("=", 1)[0] for ov in overrides}
+    kept = [ln for ln in lines if ln.split("=", 1)[0].strip() not in keys]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("\n".join(kept + ["# set by scalelab from the configuration"] + overrides) + "\n")
+    return dest
+
+
+def broker_overrides(cfg: Config) -> list[str]:
+    bind = cfg.bind_host
+    host = cfg.client_host
+    port, ctrl = cfg.port("KAFKA_PORT"), cfg.port("KAFKA_CONTROLLER_PORT")
+    advertised = os.environ.get("KAFKA_ADVERTISED_HOST") or host
+    return [
+        f"listeners=PLAINTEXT://{bind}:{port},CONTROLLER://{bind}:{ctrl}",
+        f"advertised.listeners=PLAINTEXT://{advertised}:{port}",
+        f"controller.quorum.bootstrap.servers={host}:{ctrl}",
+        f"log.dirs={data_dir(cfg)}",
+    ]

@@ -1,0 +1,276 @@
+"""The local runtime: the stack's services as processes on this machine.
+
+Each service is `python -m scalelab serve ROLE`, started in a session of its own
+(the same command a container runs). Its pid, session and start time are kept in
+`<state>/run/NAME.json`, its output in `<state>/logs/NAME.log`. Stopping signals the
+whole session, because several services fork helpers (Ray's raylet and GCS, Dask's
+nanny, Spark's executors) that outlive a signal to the parent alone.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from ..config import Config
+from . import health
+from .java import require_java
+from .services import Service, services
+
+
+class StackError(RuntimeError):
+    """A failure the user can act on; the message says what to do."""
+
+
+@dataclass
+class ServiceState:
+    service: Service
+    pid: int | None
+    running: bool
+    healthy: bool | None = None
+    detail: str = ""
+
+
+# -- bookkeeping ---------------------------------------------------------------
+def _pidfile(cfg: Config, svc: Service) -> Path:
+    return cfg.run_dir / f"{svc.name}.json"
+
+
+def log_path(cfg: Config, svc: Service) -> Path:
+    return cfg.log_dir / f"{svc.name}.log"
+
+
+def _record(cfg: Config, svc: Service) -> dict | None:
+    try:
+        return json.loads(_pidfile(cfg, svc).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _alive(record: dict | None) -> bool:
+    """The recorded process still runs (and is the same process, not a reused pid)."""
+    if not record:
+        return False
+    try:
+        proc = psutil.Process(record["pid"])
+        return abs(proc.create_time() - record["created"]) < 1.0 and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+        return False
+
+
+def session_processes(sid: int) -> list[psutil.Process]:
+    """Every process in a session (a service's whole tree, daemonised helpers included)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid:
+                found.append(proc)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return found
+
+
+def stack_processes(cfg: Config) -> list[psutil.Process]:
+    procs = []
+    for svc in services(cfg):
+        rec = _record(cfg, svc)
+        if rec:
+            procs += session_processes(rec["sid"])
+    return procs
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log yet)"
+
+
+# -- checks before starting ------------------------------------------------------
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def check_ports(cfg: Config, svc: Service) -> None:
+    for setting in svc.ports:
+        port = cfg.port(setting)
+        if not port_free(cfg.bind_host, port):
+            holder = port_holder(port)
+            raise StackError(
+                f"{svc.name}: port {port} on {cfg.bind_host} is already in use{holder}. "
+                f"Stop what holds it, or give {svc.name} another port: set {setting}=<free port> in .env.")
+
+
+def port_holder(port: int) -> str:
+    try:
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f" by pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except (psutil.Error, OSError):
+        pass
+    return ""
+
+
+# -- start, wait, stop ----------------------------------------------------------------
+def start(cfg: Config, svc: Service) -> None:
+    check_ports(cfg, svc)
+    cfg.log_dir.mkdir(parents=True, exist_ok=True)
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_path(cfg, svc), "ab")
+    log.write(f"\n===== scalelab: starting {svc.name} at {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n".encode())
+    log.flush()
+    argv = [sys.executable, "-m", "scalelab", "serve", svc.role]
+    if svc.instance:
+        argv += ["--instance", str(svc.instance)]
+    env = {**os.environ, "SCALELAB_ROOT": str(cfg.root), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            cwd=cfg.root, start_new_session=True)
+    log.close()
+    record = {"pid": proc.pid, "sid": proc.pid, "created": psutil.Process(proc.pid).create_time(),
+              "role": svc.role, "instance": svc.instance}
+    tmp = _pidfile(cfg, svc).with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, _pidfile(cfg, svc))
+
+
+def wait_healthy(cfg: Config, svc: Service, timeout: float) -> str:
+    """Poll the probe until it passes; on death or timeout raise with the log's tail."""
+    deadline = time.monotonic() + timeout
+    last = "not probed yet"
+    while time.monotonic() < deadline:
+        if not _alive(_record(cfg, svc)):
+            raise StackError(f"{svc.name} exited while starting. Last lines of {log_path(cfg, svc)}:\n"
+                             f"{tail(log_path(cfg, svc))}")
+        try:
+            return svc.probe(cfg, svc.instance)
+        except health.NotHealthy as exc:
+            last = str(exc)
+        time.sleep(1.0)
+    raise StackError(f"{svc.name} did not become healthy within {timeout:.0f} s ({last}). "
+                     f"Last lines of {log_path(cfg, svc)}:\n{tail(log_path(cfg, svc))}")
+
+
+def stop(cfg: Config, svc: Service, grace: float = 20.0) -> bool:
+    """Stop a service's whole session: SIGTERM, then SIGKILL after `grace` seconds."""
+    rec = _record(cfg, svc)
+    if rec is None:
+        return False
+    procs = session_processes(rec["sid"])
+    if svc.role == "ray-head" and procs:
+        _ray_stop(cfg)
+    for proc in procs:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except psutil.Error:
+            pass
+    _gone, alive = psutil.wait_procs(procs, timeout=grace)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+    _pidfile(cfg, svc).unlink(missing_ok=True)
+    return bool(procs)
+
+
+def _ray_stop(cfg: Config) -> None:
+    # Ray's GCS and autoscaler monitor ignore SIGTERM from outside; `ray stop` asks them properly.
+    from .services import _bin
+    env = {**os.environ, **cfg.client_env()}
+    subprocess.run([_bin(cfg, "ray"), "stop", "--grace-period", "10"], env=env, capture_output=True, timeout=60)
+
+
+def status(cfg: Config, probe: bool = True) -> list[ServiceState]:
+    def one(svc: Service) -> ServiceState:
+        rec = _record(cfg, svc)
+        running = _alive(rec)
+        st = ServiceState(svc, rec["pid"] if running else None, running)
+        if running and probe:
+            try:
+                st.detail, st.healthy = svc.probe(cfg, svc.instance), True
+            except health.NotHealthy as exc:
+                st.detail, st.healthy = str(exc), False
+        elif not running:
+            st.detail = "stopped"
+        return st
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, services(cfg)))
+
+
+def up(cfg: Config, names: list[str] | None = None, on_event=None) -> list[ServiceState]:
+    """Start what is not running, in parallel, and wait until every service is healthy.
+
+    A service already running is left alone (and probed). Raises StackError naming
+    every service that failed, with its log's tail.
+    """
+    chosen = [s for s in services(cfg) if names is None or s.name in names]
+    if any(s.needs_java for s in chosen):
+        require_java()
+    if any(s.role == "kafka" for s in chosen):
+        from . import kafka
+        kafka.ensure_jars(cfg)
+    to_start = [s for s in chosen if not _alive(_record(cfg, s))]
+    for svc in to_start:  # check every port before starting anything
+        check_ports(cfg, svc)
+    for svc in to_start:
+        start(cfg, svc)
+        if on_event:
+            on_event(svc, "started")
+    timeout = float(cfg.int("SCALELAB_START_TIMEOUT"))
+    errors: list[str] = []
+
+    def wait(svc: Service) -> ServiceState:
+        try:
+            detail = wait_healthy(cfg, svc, timeout)
+            state = ServiceState(svc, _record(cfg, svc)["pid"], True, True, detail)
+        except StackError as exc:
+            errors.append(str(exc))
+            state = ServiceState(svc, None, _alive(_record(cfg, svc)), False, str(exc).splitlines()[0])
+        if on_event:
+            on_event(svc, "healthy" if state.healthy else "failed")
+        return state
+
+    with ThreadPoolExecutor(max_workers=len(chosen) or 1) as pool:
+        states = list(pool.map(wait, chosen))
+    if errors:
+        raise StackError("\n\n".join(errors))
+    return states
+
+
+def down(cfg: Config) -> list[str]:
+    """Stop every service (in reverse start order); return the names that were running."""
+    stopped = []
+    for svc in reversed(services(cfg)):
+        if stop(cfg, svc):
+            stopped.append(svc.name)
+    return stopped
+
+
+def listeners_left(cfg: Config) -> list[str]:
+    """Configured ports still listening after `down` (should be none)."""
+    from ..config import SETTINGS
+    left = []
+    for s in SETTINGS:
+        if s.kind == "port" and health.port_open(cfg.client_host, cfg.port(s.name), timeout=0.5):
+            left.append(f"{s.name}={cfg.port(s.name)}")
+    return left

@@ -1,0 +1,200 @@
+"""The stack's services: for each role, the command it runs, its ports and its health probe.
+
+A role's command is what `scalelab serve ROLE` execs, in a container and in the
+local runtime alike, so both runtimes run the same processes with the same flags.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..config import Config
+from . import health, kafka
+from .java import require_java
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    role: str
+    description: str
+    ports: tuple[str, ...]          # settings naming the ports it listens on (checked before start)
+    launch: Callable[[Config, int], Launch]
+    probe: Callable[[Config, int], str]   # returns a detail string, raises health.NotHealthy
+    url_setting: str | None = None
+    instance: int = 0                # 1..N for replicated roles, 0 for singletons
+    needs_java: bool = False
+
+    def url(self, cfg: Config) -> str:
+        if self.url_setting is None:
+            return ""
+        if self.role == "jupyterlab":
+            return cfg.url(self.url_setting, f"/lab?token={cfg.jupyter_token}")
+        return cfg.url(self.url_setting)
+
+
+def _bin(cfg: Config, name: str) -> str:
+    """A console script of the environment scalelab runs in (the project's venv)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else str(cfg.venv_bin / name)
+
+
+def _spark_home() -> Path:
+    import pyspark
+    return Path(pyspark.__file__).parent
+
+
+def _spark_env(cfg: Config) -> dict[str, str]:
+    work = cfg.state_dir / "spark" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    return {
+        "SPARK_HOME": str(_spark_home()),
+        # Without SPARK_LOCAL_IP the web UIs listen on every interface.
+        "SPARK_LOCAL_IP": cfg.bind_host if cfg.bind_host not in ("0.0.0.0", "::") else "",
+        # Without SPARK_WORKER_DIR executors write their scratch into site-packages.
+        "SPARK_WORKER_DIR": str(work),
+        "SPARK_LOG_DIR": str(cfg.log_dir),
+        "SPARK_DAEMON_MEMORY": cfg.get("SPARK_DAEMON_MEMORY"),
+        "PYSPARK_PYTHON": sys.executable,
+        # The REST submission server (6066) runs any jar it is sent, unauthenticated.
+        "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+    }
+
+
+def _spark_master(cfg: Config, _: int) -> Launch:
+    return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
+                   "--host", cfg.bind_host, "--port", str(cfg.port("SPARK_MASTER_PORT")),
+                   "--webui-port", str(cfg.port("SPARK_MASTER_WEBUI_PORT"))], _spark_env(cfg))
+
+
+def _spark_worker(cfg: Config, _: int) -> Launch:
+    return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker",
+                   cfg.spark_master_url, "--host", cfg.bind_host,
+                   "--cores", str(cfg.int("SPARK_WORKER_CORES")), "--memory", cfg.get("SPARK_WORKER_MEMORY"),
+                   "--webui-port", str(cfg.port("SPARK_WORKER_WEBUI_PORT"))], _spark_env(cfg))
+
+
+def _dask_scheduler(cfg: Config, _: int) -> Launch:
+    host = cfg.bind_host
+    return Launch([_bin(cfg, "dask"), "scheduler", "--host", host, "--port", str(cfg.port("DASK_SCHEDULER_PORT")),
+                   "--dashboard-address", f"{host}:{cfg.port('DASK_DASHBOARD_PORT')}"])
+
+
+def _dask_worker(cfg: Config, instance: int) -> Launch:
+    host = cfg.bind_host
+    local = cfg.state_dir / "dask" / f"worker-{instance}"
+    local.mkdir(parents=True, exist_ok=True)
+    return Launch([_bin(cfg, "dask"), "worker", cfg.dask_scheduler_address, "--name", f"dask-worker-{instance}",
+                   "--nthreads", str(cfg.int("DASK_WORKER_THREADS")), "--memory-limit", cfg.get("DASK_WORKER_MEMORY"),
+                   "--host", host,
+                   # Each worker serves a dashboard too; on a random port of the same interface.
+                   "--dashboard-address", f"{host}:0", "--local-directory", str(local)])
+
+
+def _ray_head(cfg: Config, _: int) -> Launch:
+    temp = cfg.ray_temp_dir
+    temp.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in cfg.client_env().items() if k.startswith("RAY_AUTH")}
+    # `--block` keeps `ray start` in the foreground, as a container's main process must be.
+    return Launch([_bin(cfg, "ray"), "start", "--head", "--block", "--disable-usage-stats",
+                   "--node-ip-address", cfg.client_host, "--port", str(cfg.port("RAY_GCS_PORT")),
+                   "--num-cpus", str(cfg.int("RAY_NUM_CPUS")),
+                   "--object-store-memory", str(cfg.int("RAY_OBJECT_STORE_MEMORY")),
+                   "--dashboard-host", cfg.bind_host, "--dashboard-port", str(cfg.port("RAY_DASHBOARD_PORT")),
+                   "--ray-client-server-port", str(cfg.port("RAY_CLIENT_PORT")),
+                   "--temp-dir", str(temp)], env)
+
+
+def _kafka(cfg: Config, _: int) -> Launch:
+    java, _version = require_java()
+    kafka.ensure_jars(cfg)
+    props = kafka.write_effective_properties(cfg, kafka.broker_overrides(cfg),
+                                             cfg.state_dir / "kafka" / "server.properties")
+    kafka.ensure_storage(cfg, java, props)
+    heap = cfg.get("KAFKA_HEAP")
+    return Launch([java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                   f"-Dlog4j2.configurationFile={cfg.root / 'docker' / 'kafka' / 'log4j2.properties'}",
+                   "-cp", f"{kafka.jars_dir(cfg)}/*", "kafka.Kafka", str(props)])
+
+
+def _jupyterlab(cfg: Config, _: int) -> Launch:
+    argv = [_bin(cfg, "jupyter"), "lab", "--no-browser", "--ip", cfg.bind_host,
+            "--port", str(cfg.port("JUPYTER_PORT")), "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={cfg.root}", "--ServerApp.default_url=/lab/tree/labs"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")  # containers and CI run as root; the token still guards the server
+    # The token travels in the environment, not argv, so `ps` does not show it.
+    env = {"JUPYTER_TOKEN": cfg.jupyter_token, **cfg.client_env()}
+    return Launch(argv, env, cwd=cfg.root)
+
+
+def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False) -> Service:
+    return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java)
+
+
+def services(cfg: Config) -> list[Service]:
+    """Every service of the stack, in start order (each after what it registers with)."""
+    out = [
+        _one("spark-master", "spark-master", "Spark standalone master", ("SPARK_MASTER_PORT", "SPARK_MASTER_WEBUI_PORT"),
+             _spark_master, health.spark_master, "SPARK_MASTER_WEBUI_PORT", True),
+        _one("spark-worker", "spark-worker", "Spark standalone worker", ("SPARK_WORKER_WEBUI_PORT",),
+             _spark_worker, health.spark_worker, "SPARK_WORKER_WEBUI_PORT", True),
+        _one("dask-scheduler", "dask-scheduler", "Dask scheduler", ("DASK_SCHEDULER_PORT", "DASK_DASHBOARD_PORT"),
+             _dask_scheduler, health.dask_scheduler, "DASK_DASHBOARD_PORT"),
+    ]
+    out += [_dask_worker_service(i) for i in range(1, cfg.int("DASK_WORKERS") + 1)]
+    out += [
+        _one("ray-head", "ray-head", "Ray head node", ("RAY_GCS_PORT", "RAY_DASHBOARD_PORT", "RAY_CLIENT_PORT"),
+             _ray_head, health.ray_head, "RAY_DASHBOARD_PORT"),
+        _one("kafka", "kafka", "Apache Kafka broker (KRaft)", ("KAFKA_PORT", "KAFKA_CONTROLLER_PORT"),
+             _kafka, health.kafka_broker, None, True),
+        _one("jupyterlab", "jupyterlab", "JupyterLab", ("JUPYTER_PORT",), _jupyterlab, health.jupyterlab,
+             "JUPYTER_PORT"),
+    ]
+    return out
+
+
+ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab")
+
+
+def by_name(cfg: Config, name: str) -> Service:
+    known = services(cfg)
+    for svc in known:
+        if svc.name == name:
+            return svc
+    raise UnknownService(name, [s.name for s in known])
+
+
+def by_role(cfg: Config, role: str, instance: int = 1) -> Service:
+    """The service a `scalelab serve ROLE` runs. Worker instances may exceed DASK_WORKERS
+    (compose scales workers by replicas); every other role is a singleton."""
+    if role == "dask-worker":
+        return _dask_worker_service(instance)
+    for svc in services(cfg):
+        if svc.role == role:
+            return svc
+    raise UnknownService(role, list(ROLES))
+
+
+def _dask_worker_service(i: int) -> Service:
+    return Service(f"dask-worker-{i}", "dask-worker", f"Dask worker {i}", (), _dask_worker, health.dask_worker, None, i)
+
+
+class UnknownService(KeyError):
+    def __init__(self, name: str, known: list[str]):
+        self.name, self.known = name, known
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown service {self.name!r}; known services: {', '.join(self.known)}"

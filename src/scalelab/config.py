@@ -1,0 +1,231 @@
+"""Configuration in one place: environment variables with defaults, overridable in `.env`.
+
+Precedence: the process environment, then `.env` at the repository root, then the
+defaults below. Every port and size the stack uses is a `Setting` here, so the CLI,
+the local runtime, compose and the connection helpers all read the same values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+KAFKA_VERSION = "4.4.0"  # keep in step with docker/kafka/pom.xml
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    kind: str = "str"  # "str" | "port" | "int"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SCALELAB_BIND_HOST", "127.0.0.1",
+            "Interface every service listens on. Keep loopback unless you know who can reach you."),
+    Setting("SCALELAB_STATE_DIR", "", "Where jars, logs, pids and service data live (default: .state)."),
+    # Spark standalone
+    Setting("SPARK_MASTER_PORT", "7077", "Spark master RPC port", "port"),
+    Setting("SPARK_MASTER_WEBUI_PORT", "8080", "Spark master web UI", "port"),
+    Setting("SPARK_WORKER_WEBUI_PORT", "8081", "Spark worker web UI", "port"),
+    Setting("SPARK_WORKER_CORES", "2", "Cores the Spark worker offers", "int"),
+    Setting("SPARK_WORKER_MEMORY", "2g", "Memory the Spark worker offers to executors"),
+    Setting("SPARK_EXECUTOR_MEMORY", "1g", "Memory of each executor the helpers ask for"),
+    Setting("SPARK_DAEMON_MEMORY", "512m", "Heap of the Spark master and worker daemons"),
+    # Dask
+    Setting("DASK_SCHEDULER_PORT", "8786", "Dask scheduler port", "port"),
+    Setting("DASK_DASHBOARD_PORT", "8787", "Dask dashboard", "port"),
+    Setting("DASK_WORKERS", "2", "Number of Dask workers", "int"),
+    Setting("DASK_WORKER_THREADS", "1", "Threads per Dask worker", "int"),
+    Setting("DASK_WORKER_MEMORY", "2GiB", "Memory limit per Dask worker"),
+    # Ray
+    Setting("RAY_GCS_PORT", "6379", "Ray head (GCS) port", "port"),
+    Setting("RAY_DASHBOARD_PORT", "8265", "Ray dashboard", "port"),
+    Setting("RAY_CLIENT_PORT", "10001", "Ray Client server port", "port"),
+    Setting("RAY_NUM_CPUS", "2", "CPUs the Ray head offers", "int"),
+    Setting("RAY_OBJECT_STORE_MEMORY", "536870912", "Ray object store size in bytes", "int"),
+    Setting("RAY_TEMP_DIR", "", "Ray's session folder (default: a short path under /tmp; unix sockets need one)"),
+    # Kafka
+    Setting("KAFKA_PORT", "9092", "Kafka broker port", "port"),
+    Setting("KAFKA_CONTROLLER_PORT", "9093", "Kafka KRaft controller port", "port"),
+    Setting("KAFKA_HEAP", "512m", "Kafka broker JVM heap"),
+    # JupyterLab
+    Setting("JUPYTER_PORT", "8888", "JupyterLab port", "port"),
+    Setting("JUPYTER_TOKEN", "", "JupyterLab token (default: generated once, kept in the state folder)"),
+    # Timeouts
+    Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def repo_root() -> Path:
+    """The checkout the package runs from (the folder holding pyproject.toml)."""
+    env = os.environ.get("SCALELAB_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "src" / "scalelab").is_dir():
+            return parent
+    return Path.cwd()
+
+
+class Config:
+    """Resolved settings. Build one with `Config.load()`; it never changes afterwards."""
+
+    def __init__(self, values: dict[str, str], root: Path):
+        self.root = root
+        self._values = values
+        for name, raw in values.items():
+            setting = _BY_NAME.get(name)
+            if setting is not None and setting.kind in ("port", "int"):
+                _parse_int(setting, raw)
+
+    @classmethod
+    def load(cls, root: Path | None = None, environ: dict[str, str] | None = None) -> "Config":
+        root = root or repo_root()
+        environ = dict(os.environ if environ is None else environ)
+        dotenv_file = root / ".env"
+        from_file = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None} if dotenv_file.exists() else {}
+        values = {}
+        for s in SETTINGS:
+            values[s.name] = environ.get(s.name) or from_file.get(s.name) or s.default
+        # The client-facing addresses may point at an external cluster; kept verbatim.
+        for name in ("SPARK_MASTER_URL", "DASK_SCHEDULER_ADDRESS", "RAY_ADDRESS", "KAFKA_BOOTSTRAP_SERVERS"):
+            val = environ.get(name) or from_file.get(name)
+            if val:
+                values[name] = val
+        return cls(values, root)
+
+    def get(self, name: str) -> str:
+        return self._values[name]
+
+    def int(self, name: str) -> int:
+        return _parse_int(_BY_NAME[name], self._values[name])
+
+    def port(self, name: str) -> int:
+        return self.int(name)
+
+    # -- places ---------------------------------------------------------------
+    @cached_property
+    def state_dir(self) -> Path:
+        raw = self._values.get("SCALELAB_STATE_DIR") or ""
+        return Path(raw).resolve() if raw else self.root / ".state"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.state_dir / "jars"
+
+    @property
+    def venv_bin(self) -> Path:
+        return self.root / ".venv" / "bin"
+
+    @cached_property
+    def ray_temp_dir(self) -> Path:
+        # Ray puts unix sockets under its temp dir; their paths must stay under
+        # 108 bytes, so a deep checkout cannot hold it. One short folder per checkout.
+        raw = self._values.get("RAY_TEMP_DIR") or ""
+        if raw:
+            return Path(raw)
+        import hashlib
+        tag = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:8]
+        return Path("/tmp") / f"scalelab-ray-{tag}"
+
+    # -- addresses ------------------------------------------------------------
+    @property
+    def bind_host(self) -> str:
+        return self.get("SCALELAB_BIND_HOST")
+
+    @property
+    def client_host(self) -> str:
+        """Where clients on this machine reach a service bound to `bind_host`."""
+        host = self.bind_host
+        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+    @property
+    def spark_master_url(self) -> str:
+        return self._values.get("SPARK_MASTER_URL") or f"spark://{self.client_host}:{self.port('SPARK_MASTER_PORT')}"
+
+    @property
+    def dask_scheduler_address(self) -> str:
+        return self._values.get("DASK_SCHEDULER_ADDRESS") or f"tcp://{self.client_host}:{self.port('DASK_SCHEDULER_PORT')}"
+
+    @property
+    def ray_address(self) -> str:
+        return self._values.get("RAY_ADDRESS") or f"{self.client_host}:{self.port('RAY_GCS_PORT')}"
+
+    @property
+    def kafka_bootstrap_servers(self) -> str:
+        return self._values.get("KAFKA_BOOTSTRAP_SERVERS") or f"{self.client_host}:{self.port('KAFKA_PORT')}"
+
+    def url(self, port_setting: str, path: str = "/") -> str:
+        return f"http://{self.client_host}:{self.port(port_setting)}{path}"
+
+    # -- secrets --------------------------------------------------------------
+    def _kept_secret(self, filename: str) -> str:
+        """A token generated once and kept (mode 600) in the state folder."""
+        path = self.state_dir / "secrets" / filename
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(24)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        os.replace(tmp, path)
+        return token
+
+    @property
+    def jupyter_token(self) -> str:
+        return self.get("JUPYTER_TOKEN") or self._kept_secret("jupyter-token")
+
+    @property
+    def ray_token_path(self) -> Path:
+        self._kept_secret("ray-token")
+        return self.state_dir / "secrets" / "ray-token"
+
+    def client_env(self) -> dict[str, str]:
+        """What a client (a notebook kernel, a test) needs to find and join the stack."""
+        return {
+            "SCALELAB_ROOT": str(self.root),
+            "SPARK_MASTER_URL": self.spark_master_url,
+            "DASK_SCHEDULER_ADDRESS": self.dask_scheduler_address,
+            "RAY_ADDRESS": self.ray_address,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            # Ray clients must present the head's token (RAY_AUTH_MODE is cluster-wide).
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(self.ray_token_path),
+        }
+
+
+def _parse_int(setting: Setting, raw: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{setting.name}={raw!r} is not a whole number ({setting.help}). "
+                          f"Fix it in the environment or in .env.") from None
+    if setting.kind == "port" and not 1 <= value <= 65535:
+        raise ConfigError(f"{setting.name}={value} is not a TCP port (1-65535). Fix it in the environment or in .env.")
+    if setting.kind == "int" and value < 1:
+        raise ConfigError(f"{setting.name}={value} must be at least 1.")
+    return value

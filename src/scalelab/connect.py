@@ -1,0 +1,121 @@
+"""Connections to the running stack, with no configuration in the notebook.
+
+Addresses come from the same variables `make up` exports into JupyterLab's kernels
+(SPARK_MASTER_URL, DASK_SCHEDULER_ADDRESS, RAY_ADDRESS, KAFKA_BOOTSTRAP_SERVERS), so
+pointing them at an external cluster moves a notebook there unchanged.
+
+    from scalelab import connect
+    spark = connect.spark()          # SparkSession on the standalone cluster
+    client = connect.dask()          # distributed.Client on the scheduler
+    connect.ray()                    # ray.init on the head
+    producer = connect.kafka_producer()
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .cluster.health import port_open
+from .config import Config
+
+
+class StackNotUp(ConnectionError):
+    """The service a helper needs is not answering."""
+
+
+def _config() -> Config:
+    return Config.load()
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    rest = address.split("://", 1)[-1].split(",", 1)[0]
+    host, _, port = rest.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _require(service: str, address: str) -> None:
+    host, port = _host_port(address)
+    if not port_open(host, port, timeout=2.0):
+        raise StackNotUp(f"{service} is not reachable at {address}. Start the stack with `make up` "
+                         f"(or `scalelab up`), then check it with `make status`.")
+
+
+def spark(app_name: str = "scalelab", **conf: Any):
+    """A SparkSession on the standalone cluster (never local[*])."""
+    cfg = _config()
+    _require("The Spark master", cfg.spark_master_url)
+    from pyspark.sql import SparkSession
+
+    # Executors run Python UDFs with the same interpreter as the driver (same venv here).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    driver_host = os.environ.get("SPARK_DRIVER_HOST", cfg.client_host)
+    builder = (SparkSession.builder.master(cfg.spark_master_url).appName(app_name)
+               # Executors connect back to the driver: give them an address they can reach.
+               .config("spark.driver.host", driver_host)
+               .config("spark.driver.bindAddress", os.environ.get("SPARK_DRIVER_BIND_ADDRESS", cfg.bind_host))
+               .config("spark.executor.memory", cfg.get("SPARK_EXECUTOR_MEMORY"))
+               .config("spark.executor.cores", str(cfg.int("SPARK_WORKER_CORES")))
+               .config("spark.sql.shuffle.partitions", str(2 * cfg.int("SPARK_WORKER_CORES")))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # The driver's UI would take 4040 on every interface; the master's UI is enough here.
+               .config("spark.ui.enabled", "false"))
+    for key, value in conf.items():
+        builder = builder.config(key.replace("__", "."), value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+def dask(**kwargs: Any):
+    """A distributed.Client on the stack's scheduler."""
+    cfg = _config()
+    _require("The Dask scheduler", cfg.dask_scheduler_address)
+    from distributed import Client
+
+    return Client(cfg.dask_scheduler_address, **kwargs)
+
+
+def ray(**kwargs: Any):
+    """Join the Ray head as a driver (ray.init); returns Ray's context."""
+    cfg = _config()
+    address = cfg.ray_address
+    if not address.startswith("ray://"):
+        _require("The Ray head", address)
+    for key, value in cfg.client_env().items():
+        if key.startswith("RAY_AUTH"):
+            os.environ.setdefault(key, value)
+    import ray as _ray
+
+    if _ray.is_initialized():
+        return _ray.get_runtime_context()
+    kwargs.setdefault("logging_level", "ERROR")
+    return _ray.init(address=address, **kwargs)
+
+
+def kafka_producer(**kwargs: Any):
+    """A KafkaProducer on the broker (acks=all by default: a lab should not lose data)."""
+    cfg = _config()
+    _require("The Kafka broker", cfg.kafka_bootstrap_servers)
+    from kafka import KafkaProducer
+
+    kwargs.setdefault("acks", "all")
+    return KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+
+
+def kafka_consumer(*topics: str, **kwargs: Any):
+    cfg = _config()
+    _require("The Kafka broker", cfg.kafka_bootstrap_servers)
+    from kafka import KafkaConsumer
+
+    kwargs.setdefault("auto_offset_reset", "earliest")
+    return KafkaConsumer(*topics, bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+
+
+def kafka_admin(**kwargs: Any):
+    cfg = _config()
+    _require("The Kafka broker", cfg.kafka_bootstrap_servers)
+    from kafka import KafkaAdminClient
+
+    return KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
