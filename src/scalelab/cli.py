@@ -67,7 +67,11 @@ def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only
                 by_name(cfg, name)
         console.print("runtime: [bold]local[/] (services as processes on this machine)")
         t0 = time.monotonic()
-        states = local.up(cfg, only, on_event=lambda svc, what: console.print(f"  {svc.name}: {what}"))
+
+        def event(svc, what: str) -> None:
+            console.print(f"  {time.monotonic() - t0:5.1f} s  {svc.name}: {what}")
+
+        states = local.up(cfg, only, on_event=event)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     console.print(_table(states, cfg))

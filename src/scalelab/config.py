@@ -206,7 +206,7 @@ class Config:
 
     def client_env(self) -> dict[str, str]:
         """What a client (a notebook kernel, a test) needs to find and join the stack."""
-        return {
+        env = {
             "SCALELAB_ROOT": str(self.root),
             "SPARK_MASTER_URL": self.spark_master_url,
             "DASK_SCHEDULER_ADDRESS": self.dask_scheduler_address,
@@ -216,6 +216,12 @@ class Config:
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN_PATH": str(self.ray_token_path),
         }
+        if self.bind_host.startswith("127."):
+            # Ray swaps a loopback node address for the machine's external one (so that
+            # other nodes could join) unless told the cluster is single-node, as on macOS.
+            # Head and drivers must agree, or a driver looks for a raylet that is not there.
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        return env
 
 
 def _parse_int(setting: Setting, raw: str) -> int:

@@ -84,7 +84,7 @@ def ray(**kwargs: Any):
     if not address.startswith("ray://"):
         _require("The Ray head", address)
     for key, value in cfg.client_env().items():
-        if key.startswith("RAY_AUTH"):
+        if key.startswith("RAY_") and key != "RAY_ADDRESS":
             os.environ.setdefault(key, value)
     import ray as _ray
 

@@ -100,6 +100,8 @@ def tail(path: Path, lines: int = 30) -> str:
 # -- checks before starting ------------------------------------------------------
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers do: connections in TIME_WAIT from a stopped service don't hold the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -50,6 +50,9 @@ def _bin(cfg: Config, name: str) -> str:
     return str(candidate) if candidate.exists() else str(cfg.venv_bin / name)
 
 
+_LEAN_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xms64m"
+
+
 def _spark_home() -> Path:
     import pyspark
     return Path(pyspark.__file__).parent
@@ -66,6 +69,9 @@ def _spark_env(cfg: Config) -> dict[str, str]:
         "SPARK_WORKER_DIR": str(work),
         "SPARK_LOG_DIR": str(cfg.log_dir),
         "SPARK_DAEMON_MEMORY": cfg.get("SPARK_DAEMON_MEMORY"),
+        # The master and worker only keep cluster state: a serial GC and the quick
+        # C1 compiler halve their start-up CPU and memory. Executors are not affected.
+        "SPARK_DAEMON_JAVA_OPTS": _LEAN_JVM,
         "PYSPARK_PYTHON": sys.executable,
         # The REST submission server (6066) runs any jar it is sent, unauthenticated.
         "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
@@ -105,7 +111,10 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
 def _ray_head(cfg: Config, _: int) -> Launch:
     temp = cfg.ray_temp_dir
     temp.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in cfg.client_env().items() if k.startswith("RAY_AUTH")}
+    env = {k: v for k, v in cfg.client_env().items() if k.startswith("RAY_") and k != "RAY_ADDRESS"}
+    # Idle pre-started workers cost ~100 MiB each; on a laptop start them on first use.
+    env.update(RAY_enable_worker_prestart="0", RAY_num_prestart_python_workers="0",
+               RAY_prestart_worker_first_driver="0")
     # `--block` keeps `ray start` in the foreground, as a container's main process must be.
     return Launch([_bin(cfg, "ray"), "start", "--head", "--block", "--disable-usage-stats",
                    "--node-ip-address", cfg.client_host, "--port", str(cfg.port("RAY_GCS_PORT")),
@@ -123,7 +132,9 @@ def _kafka(cfg: Config, _: int) -> Launch:
                                              cfg.state_dir / "kafka" / "server.properties")
     kafka.ensure_storage(cfg, java, props)
     heap = cfg.get("KAFKA_HEAP")
-    return Launch([java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+    # A one-broker lab: the heap starts small and grows to KAFKA_HEAP; a serial GC's
+    # pauses are short at this size and it needs no GC threads of its own.
+    return Launch([java, "-Xms64m", f"-Xmx{heap}", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
                    f"-Dlog4j2.configurationFile={cfg.root / 'docker' / 'kafka' / 'log4j2.properties'}",
                    "-cp", f"{kafka.jars_dir(cfg)}/*", "kafka.Kafka", str(props)])
 
