@@ -1,0 +1,50 @@
+"""The CLI against the running stack (through typer's CliRunner, as fastapi-cli tests)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from scalelab.cli import app
+from scalelab.cluster.services import services
+
+pytestmark = [pytest.mark.stack]
+runner = CliRunner()
+
+
+def _pids(cfg):
+    return {s.name: json.loads((cfg.run_dir / f"{s.name}.json").read_text())["pid"] for s in services(cfg)}
+
+
+def test_status_reports_every_service_healthy(cfg):
+    result = runner.invoke(app, ["status", "--memory"])
+    assert result.exit_code == 0, result.output
+    for svc in services(cfg):
+        assert svc.name in result.output
+    assert "down" not in result.output and "unhealthy" not in result.output
+    assert "PSS" in result.output
+
+
+def test_up_leaves_running_services_alone(cfg):
+    before = _pids(cfg)
+    result = runner.invoke(app, ["up"])
+    assert result.exit_code == 0, result.output
+    assert "started" not in result.output
+    assert _pids(cfg) == before
+    assert f"token={cfg.jupyter_token}" in result.output.replace("\n", "")
+
+
+def test_logs_print_the_end_of_that_services_log(cfg):
+    log = (cfg.log_dir / "kafka.log").read_text().splitlines()
+    assert any(line.startswith("scalelab serve kafka: ") for line in log)  # the launcher's own line
+    result = runner.invoke(app, ["logs", "kafka", "-n", "20"])
+    assert result.exit_code == 0
+    printed = result.output.splitlines()
+    assert len(printed) == 20
+    assert set(printed) <= set((cfg.log_dir / "kafka.log").read_text().splitlines())  # the log may grow meanwhile
+
+
+def test_doctor_finds_nothing_wrong_with_a_running_stack():
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "used by kafka (running)" in result.output

@@ -1,0 +1,38 @@
+import pytest
+
+pytestmark = [pytest.mark.stack, pytest.mark.dask]
+
+
+def test_both_workers_are_connected(dask_client, cfg):
+    names = sorted(w["name"] for w in dask_client.scheduler_info(n_workers=-1)["workers"].values())
+    assert names == [f"dask-worker-{i}" for i in range(1, cfg.int("DASK_WORKERS") + 1)]
+
+
+def test_a_computation_is_spread_over_both_workers(dask_client, cfg):
+    # Defined here, not at module level: cloudpickle then ships it by value, and the
+    # workers need not import this test module.
+    def _where(x):
+        import time
+
+        from distributed import get_worker
+
+        time.sleep(0.05)  # long enough that one worker cannot take every task
+        return x * x, get_worker().name
+
+    futures = dask_client.map(_where, range(40), pure=False)
+    results = dask_client.gather(futures)
+    assert sum(v for v, _ in results) == sum(i * i for i in range(40))
+    used = {w for _, w in results}
+    assert used == {f"dask-worker-{i}" for i in range(1, cfg.int("DASK_WORKERS") + 1)}, used
+
+
+def test_a_dataframe_groupby_matches_pandas(dask_client):
+    import dask.dataframe as dd
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    pdf = pd.DataFrame({"k": rng.integers(0, 50, 20_000), "v": rng.random(20_000)})
+    got = dd.from_pandas(pdf, npartitions=8).groupby("k").v.sum().compute().sort_index()
+    want = pdf.groupby("k").v.sum().sort_index()
+    pd.testing.assert_series_equal(got, want, check_exact=False, rtol=1e-12)

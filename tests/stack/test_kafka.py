@@ -1,0 +1,56 @@
+import uuid
+import zlib
+
+import pytest
+
+pytestmark = [pytest.mark.stack, pytest.mark.kafka]
+
+N = 10_000
+
+
+def _checksum(pairs) -> int:
+    return sum(zlib.crc32(k + b"|" + v) for k, v in pairs)
+
+
+def test_the_broker_is_listed_by_an_admin_client(kafka_up):
+    from scalelab import connect
+
+    admin = connect.kafka_admin()
+    try:
+        brokers = admin.describe_cluster()["brokers"]
+    finally:
+        admin.close()
+    assert len(brokers) == 1
+
+
+def test_ten_thousand_keyed_messages_come_back_once_each(kafka_up):
+    from kafka.admin import NewTopic
+
+    from scalelab import connect
+
+    topic = f"test-roundtrip-{uuid.uuid4().hex[:8]}"
+    admin = connect.kafka_admin()
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    try:
+        sent = [(f"user-{i % 97}".encode(), f"event-{i}".encode()) for i in range(N)]
+        producer = connect.kafka_producer(acks="all", linger_ms=5)
+        for key, value in sent:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=60)
+        producer.close()
+
+        consumer = connect.kafka_consumer(topic, group_id=f"g-{topic}", enable_auto_commit=False,
+                                          consumer_timeout_ms=15_000)
+        got = []
+        for msg in consumer:
+            got.append((msg.key, msg.value))
+            if len(got) >= N:
+                break
+        consumer.close()
+
+        assert len(got) == N, f"read {len(got)} of {N} messages"
+        assert len(set(got)) == N, "some messages came back twice"
+        assert _checksum(got) == _checksum(sent)
+    finally:
+        admin.delete_topics([topic])
+        admin.close()

@@ -1,0 +1,71 @@
+"""Safe by default: nothing of the stack answers off loopback, and what could is locked."""
+
+import ipaddress
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from scalelab.cluster import local
+from scalelab.cluster.health import port_open
+
+pytestmark = [pytest.mark.stack]
+
+
+def _stack_listeners(cfg):
+    pids = {p.pid: p for p in local.stack_processes(cfg)}
+    assert pids, "no process of the stack is running: start it with `make up`"
+    found = []
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids:
+            found.append((conn.laddr.ip, conn.laddr.port, pids[conn.pid].name()))
+    return found
+
+
+def _loopback(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+def test_every_listener_of_the_stack_is_on_loopback(cfg):
+    # Ray's raylet, GCS and workers would listen on every interface; with the node
+    # address held on loopback they do not. Token auth (below) guards them regardless.
+    listeners = _stack_listeners(cfg)
+    assert len(listeners) >= 10, listeners  # the whole stack, not a stray process
+    exposed = [lst for lst in listeners if not _loopback(lst[0])]
+    assert exposed == [], f"listening off loopback: {exposed}"
+
+
+def test_spark_rest_submission_server_is_off(cfg):
+    assert not port_open(cfg.client_host, 6066), "Spark's REST submission server (6066) is listening"
+
+
+_DRIVER = "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); print('joined')"
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("auth", ["no token", "wrong token"])
+def test_ray_refuses_a_driver_without_the_token(cfg, tmp_path, auth):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update({k: v for k, v in cfg.client_env().items() if k == "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"})
+    if auth == "wrong token":
+        bad = tmp_path / "token"
+        bad.write_text("0" * 48)
+        env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(bad))
+    proc = subprocess.run([sys.executable, "-c", _DRIVER, cfg.ray_address], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and "joined" not in proc.stdout, "Ray accepted a driver without its token"
+
+
+@pytest.mark.ray
+def test_ray_dashboard_refuses_a_request_without_the_token(cfg):
+    import requests
+
+    url = cfg.url("RAY_DASHBOARD_PORT", "/api/jobs/")
+    assert requests.get(url, timeout=10).status_code in (401, 403)
+    token = cfg.ray_token_path.read_text().strip()
+    assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
