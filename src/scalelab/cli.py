@@ -23,8 +23,9 @@ from .config import SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
                   no_args_is_help=True, add_completion=False)
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: never break a line inside a URL, a token or a command the user may copy.
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService)
 
@@ -62,9 +63,11 @@ def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only
     """Start every service (those already running are left alone) and wait until all are healthy."""
     cfg = _config()
     try:
-        if only:
-            for name in only:
-                by_name(cfg, name)
+        for name in only or []:
+            by_name(cfg, name)
+    except UnknownService as exc:
+        raise _fail(exc, 2) from None
+    try:
         console.print("runtime: [bold]local[/] (services as processes on this machine)")
         t0 = time.monotonic()
 

@@ -1,0 +1,75 @@
+import stat
+
+import pytest
+
+from scalelab.config import SETTINGS, Config, ConfigError
+
+
+def load(tmp_path, environ=None, dotenv=None):
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv)
+    return Config.load(root=tmp_path, environ=environ or {"SCALELAB_STATE_DIR": str(tmp_path / "state")})
+
+
+def test_defaults_are_laptop_sized_and_on_loopback(tmp_path):
+    cfg = load(tmp_path)
+    assert cfg.bind_host == "127.0.0.1"
+    assert cfg.spark_master_url == "spark://127.0.0.1:7077"
+    assert cfg.dask_scheduler_address == "tcp://127.0.0.1:8786"
+    assert cfg.ray_address == "127.0.0.1:6379"
+    assert cfg.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert cfg.int("SPARK_WORKER_CORES") == 2 and cfg.get("SPARK_WORKER_MEMORY") == "2g"
+    assert cfg.int("DASK_WORKERS") == 2 and cfg.get("DASK_WORKER_MEMORY") == "2GiB"
+
+
+def test_every_port_has_a_distinct_default():
+    ports = [s.default for s in SETTINGS if s.kind == "port"]
+    assert len(ports) == len(set(ports))
+
+
+def test_dotenv_overrides_defaults_and_environment_overrides_dotenv(tmp_path):
+    dotenv = "SPARK_MASTER_PORT=7177\nKAFKA_PORT=9192\n"
+    cfg = load(tmp_path, {"SCALELAB_STATE_DIR": str(tmp_path), "KAFKA_PORT": "9292"}, dotenv)
+    assert cfg.port("SPARK_MASTER_PORT") == 7177
+    assert cfg.kafka_bootstrap_servers == "127.0.0.1:9292"
+
+
+def test_an_external_cluster_address_is_kept_verbatim(tmp_path):
+    cfg = load(tmp_path, {"SPARK_MASTER_URL": "spark://big-cluster:7077", "SCALELAB_STATE_DIR": str(tmp_path)})
+    assert cfg.spark_master_url == "spark://big-cluster:7077"
+    assert cfg.client_env()["SPARK_MASTER_URL"] == "spark://big-cluster:7077"
+
+
+@pytest.mark.parametrize("value, words", [("abc", "not a whole number"), ("70000", "not a TCP port"),
+                                          ("0", "not a TCP port")])
+def test_a_bad_port_names_the_setting(tmp_path, value, words):
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, {"DASK_SCHEDULER_PORT": value})
+    assert "DASK_SCHEDULER_PORT" in str(err.value) and words in str(err.value)
+
+
+def test_the_jupyter_token_is_generated_once_and_kept_private(tmp_path):
+    first = load(tmp_path).jupyter_token
+    assert len(first) >= 32
+    assert load(tmp_path).jupyter_token == first
+    kept = tmp_path / "state" / "secrets" / "jupyter-token"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_a_jupyter_token_from_the_environment_wins(tmp_path):
+    cfg = load(tmp_path, {"JUPYTER_TOKEN": "mine", "SCALELAB_STATE_DIR": str(tmp_path)})
+    assert cfg.jupyter_token == "mine"
+
+
+def test_clients_get_rays_token_settings(tmp_path):
+    env = load(tmp_path).client_env()
+    assert env["RAY_AUTH_MODE"] == "token"
+    assert (tmp_path / "state" / "secrets" / "ray-token").read_text().strip()
+    assert env["RAY_AUTH_TOKEN_PATH"].endswith("ray-token")
+
+
+def test_rays_folder_is_short_enough_for_unix_sockets(tmp_path):
+    deep = tmp_path / ("d" * 120)
+    cfg = Config.load(root=deep, environ={})
+    # Ray adds about 60 characters of session and socket names below its folder.
+    assert len(str(cfg.ray_temp_dir)) + 60 < 108
