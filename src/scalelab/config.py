@@ -59,6 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KAFKA_PORT", "9092", "Kafka broker port", "port"),
     Setting("KAFKA_CONTROLLER_PORT", "9093", "Kafka KRaft controller port", "port"),
     Setting("KAFKA_HEAP", "512m", "Kafka broker JVM heap"),
+    Setting("KAFKA_ADVERTISED_HOST", "", "Host name clients are told to use (default: where clients reach the bind host)"),
     # JupyterLab
     Setting("JUPYTER_PORT", "8888", "JupyterLab port", "port"),
     Setting("JUPYTER_TOKEN", "", "JupyterLab token (default: generated once, kept in the state folder)"),

@@ -99,7 +99,7 @@ def broker_overrides(cfg: Config) -> list[str]:
     bind = cfg.bind_host
     host = cfg.client_host
     port, ctrl = cfg.port("KAFKA_PORT"), cfg.port("KAFKA_CONTROLLER_PORT")
-    advertised = os.environ.get("KAFKA_ADVERTISED_HOST") or host
+    advertised = cfg.get("KAFKA_ADVERTISED_HOST") or host
     return [
         f"listeners=PLAINTEXT://{bind}:{port},CONTROLLER://{bind}:{ctrl}",
         f"advertised.listeners=PLAINTEXT://{advertised}:{port}",
