@@ -45,8 +45,11 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
 
 def _table(states: list[local.ServiceState], cfg: Config) -> Table:
     table = Table(title="scalelab stack (runtime: local)")
-    for col in ("service", "state", "url", "detail"):
-        table.add_column(col)
+    urls = [st.service.url(cfg) for st in states]
+    table.add_column("service", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("url", no_wrap=True, min_width=max(map(len, urls), default=3))
+    table.add_column("detail")
     for st in states:
         if st.healthy:
             state = "[green]healthy[/]"
@@ -80,7 +83,7 @@ def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only
     console.print(_table(states, cfg))
     console.print(f"all {len(states)} services healthy in {time.monotonic() - t0:.1f} s")
     if any(st.service.role == "jupyterlab" for st in states):
-        console.print(f"\nJupyterLab: [bold]{by_name(cfg, 'jupyterlab').url(cfg)}[/]")
+        console.print(f"\nJupyterLab: [bold]{cfg.jupyter_login_url}[/]")
 
 
 @app.command()

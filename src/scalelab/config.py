@@ -181,6 +181,11 @@ class Config:
     def url(self, port_setting: str, path: str = "/") -> str:
         return f"http://{self.client_host}:{self.port(port_setting)}{path}"
 
+    @property
+    def jupyter_login_url(self) -> str:
+        """The ready-to-click JupyterLab URL, token included."""
+        return self.url("JUPYTER_PORT", f"/lab?token={self.jupyter_token}")
+
     # -- secrets --------------------------------------------------------------
     def _kept_secret(self, filename: str) -> str:
         """A token generated once and kept (mode 600) in the state folder."""

@@ -170,20 +170,20 @@ def wait_healthy(cfg: Config, svc: Service, timeout: float) -> str:
                      f"Last lines of {log_path(cfg, svc)}:\n{tail(log_path(cfg, svc))}")
 
 
-def stop(cfg: Config, svc: Service, grace: float = 20.0) -> bool:
-    """Stop a service's whole session: SIGTERM, then SIGKILL after `grace` seconds."""
+def stop(cfg: Config, svc: Service) -> bool:
+    """Stop a service's whole session: SIGTERM, then SIGKILL after its grace period."""
     rec = _record(cfg, svc)
     if rec is None:
         return False
     procs = session_processes(rec["sid"])
-    if svc.role == "ray-head" and procs:
-        _ray_stop(cfg)
+    # The whole session at once: helpers that ignore a parent's SIGTERM (Ray's GCS and
+    # autoscaler monitor, say) get their own. No `ray stop`: it stops every Ray on the machine.
     for proc in procs:
         try:
             proc.send_signal(signal.SIGTERM)
         except psutil.Error:
             pass
-    _gone, alive = psutil.wait_procs(procs, timeout=grace)
+    _gone, alive = psutil.wait_procs(procs, timeout=svc.stop_grace)
     for proc in alive:
         try:
             proc.kill()
@@ -192,13 +192,6 @@ def stop(cfg: Config, svc: Service, grace: float = 20.0) -> bool:
     psutil.wait_procs(alive, timeout=5)
     _pidfile(cfg, svc).unlink(missing_ok=True)
     return bool(procs)
-
-
-def _ray_stop(cfg: Config) -> None:
-    # Ray's GCS and autoscaler monitor ignore SIGTERM from outside; `ray stop` asks them properly.
-    from .services import _bin
-    env = {**os.environ, **cfg.client_env()}
-    subprocess.run([_bin(cfg, "ray"), "stop", "--grace-period", "10"], env=env, capture_output=True, timeout=60)
 
 
 def status(cfg: Config, probe: bool = True) -> list[ServiceState]:
@@ -260,12 +253,15 @@ def up(cfg: Config, names: list[str] | None = None, on_event=None) -> list[Servi
 
 
 def down(cfg: Config) -> list[str]:
-    """Stop every service (in reverse start order); return the names that were running."""
-    stopped = []
-    for svc in reversed(services(cfg)):
-        if stop(cfg, svc):
-            stopped.append(svc.name)
-    return stopped
+    """Stop every service at once; return the names that were running.
+
+    In parallel: each stop is mostly waiting for a process to exit, and nothing here
+    needs an order (a worker whose master went first just exits too).
+    """
+    all_services = services(cfg)
+    with ThreadPoolExecutor(max_workers=len(all_services)) as pool:
+        was_running = list(pool.map(lambda svc: stop(cfg, svc), all_services))
+    return [svc.name for svc, ran in zip(all_services, was_running) if ran]
 
 
 def listeners_left(cfg: Config) -> list[str]:

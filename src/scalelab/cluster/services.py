@@ -7,6 +7,7 @@ local runtime alike, so both runtimes run the same processes with the same flags
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,13 +36,12 @@ class Service:
     url_setting: str | None = None
     instance: int = 0                # 1..N for replicated roles, 0 for singletons
     needs_java: bool = False
+    stop_grace: float = 20.0         # seconds between SIGTERM and SIGKILL
 
     def url(self, cfg: Config) -> str:
         if self.url_setting is None:
             return ""
-        if self.role == "jupyterlab":
-            return cfg.url(self.url_setting, f"/lab?token={cfg.jupyter_token}")
-        return cfg.url(self.url_setting)
+        return cfg.url(self.url_setting, "/lab" if self.role == "jupyterlab" else "/")
 
 
 def _bin(cfg: Config, name: str) -> str:
@@ -111,6 +111,9 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
 def _ray_head(cfg: Config, _: int) -> Launch:
     temp = cfg.ray_temp_dir
     temp.mkdir(parents=True, exist_ok=True)
+    # Every start leaves a session folder of logs; only the running head needs one.
+    for old in temp.glob("session_2*"):
+        shutil.rmtree(old, ignore_errors=True)
     env = {k: v for k, v in cfg.client_env().items() if k.startswith("RAY_") and k != "RAY_ADDRESS"}
     # Idle pre-started workers cost ~100 MiB each; on a laptop start them on first use.
     env.update(RAY_enable_worker_prestart="0", RAY_num_prestart_python_workers="0",
@@ -150,8 +153,9 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
     return Launch(argv, env, cwd=cfg.root)
 
 
-def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False) -> Service:
-    return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java)
+def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
+         stop_grace=20.0) -> Service:
+    return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace)
 
 
 def services(cfg: Config) -> list[Service]:
@@ -167,7 +171,9 @@ def services(cfg: Config) -> list[Service]:
     out += [_dask_worker_service(i) for i in range(1, cfg.int("DASK_WORKERS") + 1)]
     out += [
         _one("ray-head", "ray-head", "Ray head node", ("RAY_GCS_PORT", "RAY_DASHBOARD_PORT", "RAY_CLIENT_PORT"),
-             _ray_head, health.ray_head, "RAY_DASHBOARD_PORT"),
+             # `ray start --block` drains for 30 s on SIGTERM and the GCS ignores it;
+             # the head's state is a throwaway session folder, so it gets a short grace.
+             _ray_head, health.ray_head, "RAY_DASHBOARD_PORT", stop_grace=3.0),
         _one("kafka", "kafka", "Apache Kafka broker (KRaft)", ("KAFKA_PORT", "KAFKA_CONTROLLER_PORT"),
              _kafka, health.kafka_broker, None, True),
         _one("jupyterlab", "jupyterlab", "JupyterLab", ("JUPYTER_PORT",), _jupyterlab, health.jupyterlab,
