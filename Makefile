@@ -14,7 +14,7 @@ STAMP       := $(VENV)/.scalelab-lock
 UV          := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: help setup lock up down status logs doctor test test-unit clean
+.PHONY: help setup lock up down status logs doctor data test test-unit clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,9 @@ logs: $(STAMP) ## Show a service's log: make logs SERVICE=kafka
 
 doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
 	$(SCALELAB) doctor
+
+data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tiny, small, medium, large)
+	@for name in groupby join; do $(SCALELAB) data generate $$name --scale $(or $(SCALE),small) || exit $$?; done
 
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit

@@ -221,6 +221,89 @@ def probe(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
         raise _fail(exc, 2) from None
 
 
+data_app = typer.Typer(help="Generate, list and verify the lab's data sets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r}: write parameters as NAME=VALUE, e.g. K=100")
+        out[key] = value
+    return out
+
+
+@data_app.command("generate")
+def data_generate(name: str = typer.Argument(..., help="groupby or join (`scalelab data list` shows what exists)"),
+                  scale: Optional[str] = typer.Option(None, help="tiny (1e4 rows), small (1e6, the default), "
+                                                                 "medium (1e7), large (1e8, opt-in)"),
+                  rows: Optional[int] = typer.Option(None, help="An exact row count instead of a scale."),
+                  param: list[str] = typer.Option([], "--param", "-p", help="Generator parameter, NAME=VALUE."),
+                  force: bool = typer.Option(False, help="Generate again even if a complete copy exists.")) -> None:
+    """Generate a data set (reused when a complete copy with the same parameters exists)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import datasets
+    from .datasets.base import Progress as Hook
+
+    try:
+        gen = datasets.generator(name)
+        spec = datasets.resolve(name, scale if scale or rows else "small", rows, **gen.parse_params(_params(param)))
+    except datasets.DatasetError as exc:
+        raise _fail(exc, 2) from None
+    total = sum(t.rows for t in gen.tables(spec))
+    t0 = time.perf_counter()
+    with Progress(TextColumn(f"{spec.name}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+                  TextColumn("{task.fields[mb]:,.0f} MB in memory"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task("rows", total=total, mb=0.0)
+        hook = Hook(on_rows=lambda n, nbytes: bar.update(task, advance=n,
+                                                         mb=bar.tasks[task].fields["mb"] + nbytes / 1e6))
+        try:
+            ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook,
+                                   **{k: v for k, v in spec.params.items() if k != "N"})
+        except datasets.DatasetError as exc:
+            raise _fail(exc) from None
+    seconds = time.perf_counter() - t0
+    size = sum(f["bytes"] for t in ds.manifest["tables"].values() for f in t["files"])
+    console.print(f"{ds.name}: {'generated' if ds.generated else 'reused'} at {ds.path} "
+                  f"({total:,} rows, {size / 1e6:.1f} MB on disk, {seconds:.1f} s)")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the generated data sets with their tables and sizes."""
+    from . import datasets
+
+    table = Table(title="data sets under datasets/")
+    for col in ("generator", "name", "tables (rows)", "MB"):
+        table.add_column(col)
+    for ds in datasets.list_datasets():
+        tables = ds.manifest["tables"]
+        mb = sum(f["bytes"] for t in tables.values() for f in t["files"]) / 1e6
+        table.add_row(ds.manifest["generator"], ds.name, ", ".join(f"{k} ({v['rows']:,})" for k, v in tables.items()),
+                      f"{mb:.1f}")
+    console.print(table)
+    console.print("generators: " + ", ".join(f"{g.name} ({g.description})" for g in datasets.GENERATORS.values()))
+
+
+@data_app.command("verify")
+def data_verify() -> None:
+    """Check every data set's files against its manifest (sizes and sha256); exit 1 on any problem."""
+    from . import datasets
+
+    bad = 0
+    for ds in datasets.list_datasets():
+        problems = datasets.verify(ds)
+        bad += bool(problems)
+        console.print(f"{ds.name}: " + ("[green]ok[/]" if not problems else "[red]" + "; ".join(problems) + "[/]"))
+    if bad:
+        err.print(f"{bad} data set(s) damaged: `scalelab data generate NAME ... --force` makes them again")
+        raise typer.Exit(1)
+
+
 @app.command(name="config")
 def show_config() -> None:
     """List every setting with its value and what it is for."""

@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCALELAB_BIND_HOST", "127.0.0.1",
             "Interface every service listens on. Keep loopback unless you know who can reach you."),
     Setting("SCALELAB_STATE_DIR", "", "Where jars, logs, pids and service data live (default: .state)."),
+    Setting("SCALELAB_DATA_DIR", "", "Where generated data sets live (default: datasets/)."),
     # Spark standalone
     Setting("SPARK_MASTER_PORT", "7077", "Spark master RPC port", "port"),
     Setting("SPARK_MASTER_WEBUI_PORT", "8080", "Spark master web UI", "port"),
@@ -123,6 +124,11 @@ class Config:
     def state_dir(self) -> Path:
         raw = self._values.get("SCALELAB_STATE_DIR") or ""
         return Path(raw).resolve() if raw else self.root / ".state"
+
+    @property
+    def data_dir(self) -> Path:
+        raw = self._values.get("SCALELAB_DATA_DIR") or ""
+        return Path(raw).resolve() if raw else self.root / "datasets"
 
     @property
     def log_dir(self) -> Path:

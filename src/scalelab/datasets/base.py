@@ -1,0 +1,206 @@
+"""What every data set generator shares: naming, scales, seeded blocks, atomic writes, manifests.
+
+Reproducible byte for byte, whatever the chunk size: rows are made in fixed blocks of
+BLOCK_ROWS, each from its own generator seeded by (seed, table, block), and each
+block is written as one Parquet row group. How many blocks are made per step (the
+chunk) changes memory, never the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMAT_VERSION = 1
+BLOCK_ROWS = 1 << 16           # rows per seeded block and per Parquet row group
+BLOCKS_PER_FILE = 16           # about a million rows per Parquet file
+SCALES = {"tiny": 10_000, "small": 1_000_000, "medium": 10_000_000, "large": 100_000_000}
+DEFAULT_SEED = 108             # db-benchmark's seed
+
+
+class DatasetError(ValueError):
+    """Bad parameters, not enough room, or a data set that fails verification."""
+
+
+def rows_for_scale(scale: str) -> int:
+    try:
+        return SCALES[scale]
+    except KeyError:
+        raise DatasetError(f"unknown scale {scale!r}; choose one of: "
+                           + ", ".join(f"{k} ({pretty_sci(v)} rows)" for k, v in SCALES.items())) from None
+
+
+def pretty_sci(n: int) -> str:
+    """db-benchmark's names: 10_000_000 -> '1e7', 300_000 -> '3e5', 12345 -> '12345'."""
+    digits = str(int(n))
+    stripped = digits.rstrip("0")
+    if len(stripped) == 1:
+        return f"{stripped}e{len(digits) - 1}"
+    return digits
+
+
+def rng_for(seed: int, table: int, block: int) -> np.random.Generator:
+    return np.random.default_rng([seed, table, block])
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything that decides a data set's bytes, and the folder name derived from it."""
+    generator: str
+    name: str
+    params: dict
+    seed: int = DEFAULT_SEED
+
+    def key(self) -> dict:
+        return {"generator": self.generator, "name": self.name, "params": self.params, "seed": self.seed,
+                "format_version": FORMAT_VERSION, "block_rows": BLOCK_ROWS}
+
+
+@dataclass
+class Table:
+    """One table of a data set: its row count and how to make rows [start, stop)."""
+    name: str
+    rows: int
+    make: Callable[[int, int, np.random.Generator], pa.Table]
+    index: int = 0                       # part of each block's seed
+
+
+class Generator(ABC):
+    name: str
+    description: str
+    bytes_per_row: float                 # on disk, for the estimate before generating
+    memory_per_row: float = 0.0          # whole-table state some generators keep (join keys)
+
+    @abstractmethod
+    def spec(self, rows: int, **params) -> Spec: ...
+
+    @abstractmethod
+    def tables(self, spec: Spec) -> list[Table]: ...
+
+    def finish(self, spec: Spec, staging: Path, chunk_rows: int) -> None:
+        """After all tables are written (sorting, for instance). Default: nothing."""
+
+    def parse_params(self, raw: dict[str, str]) -> dict:
+        return {k: _number(k, v) for k, v in raw.items()}
+
+
+def _number(key: str, value: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise DatasetError(f"parameter {key}={value!r} is not a number") from None
+
+
+# -- writing -----------------------------------------------------------------------
+@dataclass
+class Progress:
+    on_rows: Callable[[int, int], None] = lambda rows, nbytes: None
+
+
+def block_ranges(total: int, start_block: int = 0, stop_block: int | None = None) -> Iterator[tuple[int, int, int]]:
+    nblocks = -(-total // BLOCK_ROWS)
+    for b in range(start_block, nblocks if stop_block is None else min(stop_block, nblocks)):
+        yield b, b * BLOCK_ROWS, min(total, (b + 1) * BLOCK_ROWS)
+
+
+def write_table(spec: Spec, table: Table, out_dir: Path, chunk_rows: int, progress: Progress) -> None:
+    """Write one table as Parquet files of BLOCKS_PER_FILE blocks each."""
+    if chunk_rows < BLOCK_ROWS or chunk_rows % BLOCK_ROWS:
+        raise DatasetError(f"chunk_rows must be a multiple of {BLOCK_ROWS}")
+    per_chunk = chunk_rows // BLOCK_ROWS
+    nblocks = max(1, -(-table.rows // BLOCK_ROWS))
+    folder = out_dir / table.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_no, first in enumerate(range(0, nblocks, BLOCKS_PER_FILE)):
+        last = min(nblocks, first + BLOCKS_PER_FILE)
+        path = folder / f"part-{file_no:05d}.parquet"
+        writer = None
+        for chunk_start in range(first, last, per_chunk):
+            blocks = [table.make(s, e, rng_for(spec.seed, table.index, b))
+                      for b, s, e in block_ranges(table.rows, chunk_start, min(last, chunk_start + per_chunk))]
+            if not blocks:  # a table of zero rows still gets a file with its schema
+                blocks = [table.make(0, 0, rng_for(spec.seed, table.index, 0))]
+            chunk = pa.concat_tables(blocks)
+            if writer is None:
+                writer = pq.ParquetWriter(path, chunk.schema, compression="zstd")
+            writer.write_table(chunk, row_group_size=BLOCK_ROWS)
+            progress.on_rows(chunk.num_rows, chunk.nbytes)
+        writer.close()
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def schema_of(path: Path) -> list[list[str]]:
+    return [[f.name, str(f.type)] for f in pq.read_schema(path)]
+
+
+def describe_tables(out_dir: Path, files_by_table: dict[str, list[dict]]) -> dict:
+    return {name: {"rows": sum(f["rows"] for f in files), "schema": schema_of(out_dir / files[0]["path"]),
+                   "files": files}
+            for name, files in files_by_table.items()}
+
+
+def write_manifest(out_dir: Path, spec: Spec, tables: dict, seconds: float) -> dict:
+    import pyarrow
+
+    from .. import __version__
+
+    manifest = {**spec.key(), "tables": tables, "seconds": round(seconds, 3),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "scalelab_version": __version__, "pyarrow_version": pyarrow.__version__}
+    # The manifest goes last: a folder without one is never taken for a complete data set.
+    tmp = out_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, out_dir / "manifest.json")
+    return manifest
+
+
+def replace_dir(staging: Path, final: Path) -> None:
+    """Swap a finished staging folder into place (the old one, if any, is removed first)."""
+    if final.exists():
+        trash = final.with_name(final.name + f".old-{os.getpid()}")
+        os.replace(final, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(staging, final)
+
+
+@dataclass
+class Dataset:
+    path: Path
+    manifest: dict = field(repr=False)
+    generated: bool = False          # made by this call, rather than found complete
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    def table_path(self, table: str | None = None) -> Path:
+        """The folder of one table's Parquet files (the only table when there is one)."""
+        tables = self.manifest["tables"]
+        if table is None:
+            if len(tables) != 1:
+                raise DatasetError(f"{self.name} has tables {sorted(tables)}: name one")
+            table = next(iter(tables))
+        if table not in tables:
+            raise DatasetError(f"{self.name} has no table {table!r}; it has {sorted(tables)}")
+        return self.path / table
+
+    def rows(self, table: str | None = None) -> int:
+        return self.manifest["tables"][self.table_path(table).name]["rows"]

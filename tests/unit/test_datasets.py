@@ -1,0 +1,164 @@
+"""Data set generators: reproducible, true to their parameters, safe against interruption."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scalelab import datasets
+from scalelab.cli import app
+from scalelab.datasets.base import BLOCK_ROWS
+
+ROWS = 5 * BLOCK_ROWS - 123   # several blocks and a ragged last one
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "data"
+
+
+def hashes(ds):
+    return {f["path"]: f["sha256"] for t in ds.manifest["tables"].values() for f in t["files"]}
+
+
+@pytest.mark.parametrize("name, params", [("groupby", {"K": 10, "nas": 5}), ("join", {"nas": 5})])
+def test_same_parameters_give_identical_bytes_across_runs_and_chunk_sizes(root, tmp_path, name, params):
+    one = datasets.generate(name, rows=ROWS, chunk_rows=BLOCK_ROWS, root=root, **params)
+    two = datasets.generate(name, rows=ROWS, chunk_rows=4 * BLOCK_ROWS, root=tmp_path / "other", **params)
+    assert hashes(one) == hashes(two) and hashes(one)
+
+
+def test_groupby_matches_its_parameters(root):
+    ds = datasets.generate("groupby", rows=ROWS, K=10, nas=5, root=root)
+    assert ds.name == f"G1_{ROWS}_1e1_5_0"
+    df = pd.read_parquet(ds.table_path())
+    assert len(df) == ds.rows() == ROWS
+    assert list(df.columns) == ["id1", "id2", "id3", "id4", "id5", "id6", "v1", "v2", "v3"]
+    na = df.isna().mean()
+    assert ((na > 0.045) & (na < 0.055)).all(), na
+    assert df.id1.nunique() == df.id2.nunique() == 10 and set(df.id4.dropna()) == set(range(1, 11))
+    # N/K small groups drawn ~10 times each: all but a handful appear (e^-10 of them miss).
+    assert 0.99 * (ROWS // 10) < df.id3.nunique() <= ROWS // 10
+    assert df.id6.max() <= ROWS // 10 and df.id6.min() >= 1
+    assert set(df.v1.dropna()) == {1, 2, 3, 4, 5}
+    assert df.v3.min() >= 0 and df.v3.max() < 100
+    assert (df.v3.dropna() * 10**4 - (df.v3.dropna() * 10**4).round()).abs().max() < 1e-6  # 4 decimals
+    assert df.id1.dropna().str.fullmatch(r"id\d{3}").all() and df.id3.dropna().str.fullmatch(r"id\d{10}").all()
+
+
+def test_sorted_groupby_is_sorted(root):
+    ds = datasets.generate("groupby", rows=20_000, K=10, sort=1, root=root)
+    df = pd.read_parquet(ds.table_path())
+    keys = ["id1", "id2", "id3", "id4", "id5", "id6"]
+    assert df[keys].equals(df[keys].sort_values(keys, ignore_index=True))
+
+
+def test_join_tables_have_db_benchmarks_key_overlap(root):
+    ds = datasets.generate("join", rows=100_000, root=root)
+    t = {name: pd.read_parquet(ds.table_path(name)) for name in ("x", "small", "medium", "big")}
+    assert {k: len(v) for k, v in t.items()} == {"x": 100_000, "small": 10, "medium": 100, "big": 100_000}
+    x_keys, big_keys = set(t["x"].id3), set(t["big"].id3)
+    assert len(x_keys) == len(big_keys) == 100_000           # every key once: each side is a permutation
+    assert len(x_keys & big_keys) == 90_000                  # 0.9 common, 0.1 on each side alone
+    assert len(set(t["x"].id1) & set(t["small"].id1)) == 9
+    assert (t["x"].id4 == "id" + t["x"].id1.astype(str)).all()
+    assert len(t["x"].merge(t["big"], on="id3")) == 90_000
+
+
+def test_join_nas_blank_whole_keys(root):
+    ds = datasets.generate("join", rows=100_000, nas=10, root=root)
+    x = pd.read_parquet(ds.table_path("x"))
+    assert abs(x.id3.isna().mean() - 0.10) < 0.01
+    assert (x.id3.isna() == x.id6.isna()).all()
+    assert abs(x.v1.isna().mean() - 0.10) < 0.01
+
+
+def test_a_complete_data_set_is_reused_and_a_damaged_one_rebuilt(root):
+    first = datasets.generate("groupby", scale="tiny", root=root)
+    assert first.generated
+    again = datasets.generate("groupby", scale="tiny", root=root)
+    assert not again.generated and hashes(again) == hashes(first)
+    part = first.path / next(iter(hashes(first)))
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF                       # same size, one byte flipped
+    part.write_bytes(bytes(data))
+    assert datasets.verify(first) == [f"{part.relative_to(first.path)}: sha256 differs from the manifest"]
+    rebuilt = datasets.generate("groupby", scale="tiny", root=root)
+    assert rebuilt.generated and hashes(rebuilt) == hashes(first) and datasets.verify(rebuilt) == []
+
+
+_KILLED = """
+import os, signal, sys
+from scalelab import datasets
+from scalelab.datasets.base import Progress
+def die(rows, nbytes):
+    os.kill(os.getpid(), signal.SIGKILL)    # killed mid-write, nothing gets to clean up
+datasets.generate("groupby", rows=int(sys.argv[2]), root=__import__("pathlib").Path(sys.argv[1]),
+                  chunk_rows=65536, progress=Progress(on_rows=die))
+"""
+
+
+def test_a_killed_generation_never_looks_complete_and_is_redone(root):
+    proc = subprocess.run([sys.executable, "-c", _KILLED, str(root), str(ROWS)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    leftovers = list((root / "groupby").iterdir())
+    assert [p.name.split(".partial-")[0] for p in leftovers] == [f"G1_{ROWS}_1e2_0_0"]
+    assert datasets.list_datasets(root) == []
+    ds = datasets.generate("groupby", rows=ROWS, root=root)
+    assert ds.generated and [p.name for p in (root / "groupby").iterdir()] == [ds.name]
+
+
+def test_the_manifest_describes_the_files(root):
+    ds = datasets.generate("join", scale="tiny", root=root)
+    m = json.loads((ds.path / "manifest.json").read_text())
+    assert m["generator"] == "join" and m["seed"] == 108 and m["params"] == {"N": 10_000, "nas": 0, "sort": 0}
+    assert m["tables"]["x"]["schema"][0] == ["id1", "int64"]
+    for table in m["tables"].values():
+        assert sum(f["rows"] for f in table["files"]) == table["rows"]
+        for f in table["files"]:
+            assert (ds.path / f["path"]).stat().st_size == f["bytes"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"scale": "huge"}, "unknown scale 'huge'"),
+    ({"scale": "tiny", "rows": 10}, "not both"),
+    ({"scale": "tiny", "K": 0}, "K=0"),
+    ({"scale": "tiny", "nas": 101}, "percentage"),
+    ({"scale": "tiny", "sort": 2}, "sort=2"),
+    ({"scale": "tiny", "colour": 1}, "not ['colour']"),
+])
+def test_bad_scales_and_parameters_get_clear_errors(root, kwargs, words):
+    with pytest.raises(datasets.DatasetError) as err:
+        datasets.generate("groupby", root=root, **kwargs)
+    assert words in str(err.value)
+    assert not root.exists() or not any(root.rglob("*.parquet"))
+
+
+def test_not_enough_disk_is_refused_before_writing(root, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))
+    with pytest.raises(datasets.DatasetError, match="needs about .* of disk"):
+        datasets.generate("groupby", scale="small", root=root)
+    assert not root.exists() or not any(root.rglob("*.parquet"))
+
+
+def test_cli_generate_list_verify(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "d"))
+    runner = CliRunner()
+    out = runner.invoke(app, ["data", "generate", "groupby", "--scale", "tiny", "-p", "K=10"])
+    assert out.exit_code == 0 and "G1_1e4_1e1_0_0: generated" in out.output, out.output
+    assert "reused" in runner.invoke(app, ["data", "generate", "groupby", "--scale", "tiny", "-p", "K=10"]).output
+    listed = runner.invoke(app, ["data", "list"])
+    assert "G1_1e4_1e1_0_0" in listed.output and "x (10,000)" in listed.output
+    assert runner.invoke(app, ["data", "verify"]).exit_code == 0
+    bad = runner.invoke(app, ["data", "generate", "groupby", "--scale", "gigantic"])
+    assert bad.exit_code == 2 and "unknown scale" in bad.output
+    bad = runner.invoke(app, ["data", "generate", "groupby", "-p", "K"])
+    assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
