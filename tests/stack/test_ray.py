@@ -29,3 +29,19 @@ def test_the_object_store_round_trips_data(ray_cluster):
         return int(a.sum())
 
     assert ray.get(total.remote(ref)) == int(arr.sum())
+
+
+def test_the_ray_client_port_serves_a_driver(cfg):
+    """ray://host:10001 is how a driver outside the head's machine (or container) joins."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+            "f = ray.remote(lambda x: x + 1); print(sum(ray.get([f.remote(i) for i in range(10)])))")
+    env = {**os.environ, **cfg.client_env()}
+    address = f"ray://{cfg.client_host}:{cfg.port('RAY_CLIENT_PORT')}"
+    proc = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "55"
