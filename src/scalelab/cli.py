@@ -18,7 +18,7 @@ from .cluster import local
 from .cluster.health import NotHealthy
 from .cluster.java import JavaError
 from .cluster.kafka import KafkaSetupError
-from .cluster.services import ROLES, UnknownService, by_name, by_role, services
+from .cluster.services import ROLES, UnknownService, by_name, by_role
 from .config import SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
@@ -243,7 +243,7 @@ def data_generate(name: str = typer.Argument(..., help="groupby or join (`scalel
                   param: list[str] = typer.Option([], "--param", "-p", help="Generator parameter, NAME=VALUE."),
                   force: bool = typer.Option(False, help="Generate again even if a complete copy exists.")) -> None:
     """Generate a data set (reused when a complete copy with the same parameters exists)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import datasets
     from .datasets.base import Progress as Hook

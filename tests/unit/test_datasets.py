@@ -1,12 +1,10 @@
 """Data set generators: reproducible, true to their parameters, safe against interruption."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner

@@ -261,7 +261,7 @@ def down(cfg: Config) -> list[str]:
     all_services = services(cfg)
     with ThreadPoolExecutor(max_workers=len(all_services)) as pool:
         was_running = list(pool.map(lambda svc: stop(cfg, svc), all_services))
-    return [svc.name for svc, ran in zip(all_services, was_running) if ran]
+    return [svc.name for svc, ran in zip(all_services, was_running, strict=True) if ran]
 
 
 def listeners_left(cfg: Config) -> list[str]:
