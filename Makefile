@@ -54,7 +54,7 @@ doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
 	$(SCALELAB) doctor
 
 data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tiny, small, medium, large)
-	@for name in groupby join; do $(SCALELAB) data generate $$name --scale $(or $(SCALE),small) || exit $$?; done
+	@for name in groupby join trips events; do $(SCALELAB) data generate $$name --scale $(or $(SCALE),small) || exit $$?; done
 
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit

@@ -236,7 +236,7 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 @data_app.command("generate")
-def data_generate(name: str = typer.Argument(..., help="groupby or join (`scalelab data list` shows what exists)"),
+def data_generate(name: str = typer.Argument(..., help="groupby, join, trips or events (`scalelab data list` describes them)"),
                   scale: Optional[str] = typer.Option(None, help="tiny (1e4 rows), small (1e6, the default), "
                                                                  "medium (1e7), large (1e8, opt-in)"),
                   rows: Optional[int] = typer.Option(None, help="An exact row count instead of a scale."),

@@ -160,3 +160,46 @@ def test_cli_generate_list_verify(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "unknown scale" in bad.output
     bad = runner.invoke(app, ["data", "generate", "groupby", "-p", "K"])
     assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
+
+
+@pytest.mark.parametrize("name", ["trips", "events"])
+def test_time_series_generators_are_reproducible_across_chunk_sizes(root, tmp_path, name):
+    one = datasets.generate(name, rows=ROWS, chunk_rows=BLOCK_ROWS, root=root)
+    two = datasets.generate(name, rows=ROWS, chunk_rows=4 * BLOCK_ROWS, root=tmp_path / "other")
+    assert hashes(one) == hashes(two)
+
+
+def test_trips_have_seasonality_zones_and_the_documented_dirt(root):
+    ds = datasets.generate("trips", rows=200_000, days=28, root=root)
+    assert ds.name == "T1_2e5_28"
+    trips, zones = pd.read_parquet(ds.table_path("trips")), pd.read_parquet(ds.table_path("zones"))
+    assert len(zones) == 263 and zones.zone_id.is_unique
+    assert set(trips.pickup_zone) <= set(zones.zone_id) and set(trips.dropoff_zone) <= set(zones.zone_id)
+    assert zones.lat.between(40.3, 41.2).all() and zones.lon.between(-74.5, -73.4).all()
+    assert trips.pickup_at.min() >= pd.Timestamp("2024-01-01") and trips.pickup_at.max() < pd.Timestamp("2024-01-29")
+    by_hour = trips.pickup_at.dt.hour.value_counts()
+    assert by_hour[18] > 3 * by_hour[4]                         # evening rush versus the small hours
+    weekday = trips.pickup_at.dt.day_of_week
+    weekend_4am = ((weekday >= 5) & (trips.pickup_at.dt.hour == 4)).sum() / 2
+    weekday_4am = ((weekday < 5) & (trips.pickup_at.dt.hour == 4)).sum() / 5
+    assert weekend_4am > 1.5 * weekday_4am                     # late nights at weekends
+    assert abs(trips.passenger_count.isna().mean() - 0.01) < 0.003
+    assert abs((trips.dropoff_at < trips.pickup_at).mean() - 0.001) < 0.0005
+    assert (trips.tip[trips.payment_type == "cash"] == 0).all() and (trips.fare > 0).all()
+
+
+def test_events_are_mostly_in_order_with_the_requested_late_share(root):
+    ds = datasets.generate("events", rows=200_000, users=500, late=5, root=root)
+    assert ds.name == "E1_2e5_5e2_5"
+    ev = pd.read_parquet(ds.table_path())
+    assert abs(ev.is_late.mean() - 0.05) < 0.005
+    arrival_ms = 30 * 60 * 1000 + ev.event_id * 10             # 100 events a second from 00:30
+    age = arrival_ms - (ev.event_time - pd.Timestamp("2024-01-01")).dt.total_seconds() * 1000
+    assert (age[ev.is_late] >= 60_000).all() and (age[~ev.is_late] < 2_000).all()
+    inversions = (ev.event_time.diff().dt.total_seconds() < 0).mean()
+    assert 0.05 < inversions < 0.25                              # out of order, but mostly not
+    assert ev.user_id.between(1, 500).all() and ev.user_id.nunique() == 500
+    search = ev.event_type == "search"
+    assert ev.item_id[search].isna().all() and ev.item_id[~search].notna().all()
+    assert ev.price[~search].gt(0).all()
+    assert (ev.session_id // 10**7 == ev.user_id).all()

@@ -22,10 +22,12 @@ import psutil
 from ..config import Config
 from .base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec, describe_tables,
                    replace_dir, rows_for_scale, sha256, write_manifest, write_table)
+from .events import Events
 from .groupby import GroupBy
 from .join import Join
+from .trips import Trips
 
-GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join())}
+GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events())}
 DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS
 
 __all__ = ["GENERATORS", "SCALES", "Dataset", "DatasetError", "generate", "find", "list_datasets", "verify",
