@@ -95,6 +95,27 @@ class Generator(ABC):
         return {k: _number(k, v) for k, v in raw.items()}
 
 
+# -- parameter checks shared by the generators' spec() ------------------------------
+def check_no_extra(generator: str, takes: str, extra: dict) -> None:
+    if extra:
+        raise DatasetError(f"{generator} takes N (from the scale){takes}; not {sorted(extra)}")
+
+
+def check_min_rows(generator: str, rows: int, minimum: int = 1) -> None:
+    if rows < minimum:
+        raise DatasetError(f"{generator} needs at least {'one row' if minimum == 1 else f'{minimum} rows'}")
+
+
+def check_percent(name: str, value: int) -> None:
+    if not 0 <= value <= 100:
+        raise DatasetError(f"{name}={value} is a percentage: 0 to 100")
+
+
+def check_sort(sort: int) -> None:
+    if sort not in (0, 1):
+        raise DatasetError(f"sort={sort} must be 0 (random order) or 1 (sorted)")
+
+
 def _number(key: str, value: str) -> int:
     try:
         return int(float(value))

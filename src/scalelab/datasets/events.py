@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .base import DatasetError, Generator, Spec, Table, pretty_sci
+from .base import DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, check_percent, pretty_sci
 
 START = np.datetime64("2024-01-01T00:00:00", "ms")
 TYPES = np.array(["view", "cart", "remove", "purchase", "search"], dtype=object)
@@ -33,15 +33,12 @@ class Events(Generator):
     bytes_per_row = 30.0
 
     def spec(self, rows: int, users: int = 0, late: int = 5, rate: int = 100, **extra) -> Spec:
-        if extra:
-            raise DatasetError(f"events takes N (from the scale), users, late and rate; not {sorted(extra)}")
-        if rows < 1:
-            raise DatasetError("events needs at least one row")
+        check_no_extra(self.name, ", users, late and rate", extra)
+        check_min_rows(self.name, rows)
         users = users or max(10, rows // 100)
         if not 1 <= users <= rows:
             raise DatasetError(f"users={users} must be between 1 and the row count ({rows})")
-        if not 0 <= late <= 100:
-            raise DatasetError(f"late={late} is a percentage: 0 to 100")
+        check_percent("late", late)
         if rate < 1:
             raise DatasetError(f"rate={rate} events per second must be at least 1")
         return Spec(self.name, f"E1_{pretty_sci(rows)}_{pretty_sci(users)}_{late}",

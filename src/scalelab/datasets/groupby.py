@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import DatasetError, Generator, Spec, Table, pretty_sci
+from .base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
+                   pretty_sci)
 
 SORT_KEYS = ("id1", "id2", "id3", "id4", "id5", "id6", "v1", "v2", "v3")
 
@@ -47,16 +48,12 @@ class GroupBy(Generator):
     memory_per_row = 0.0
 
     def spec(self, rows: int, K: int = 100, nas: int = 0, sort: int = 0, **extra) -> Spec:
-        if extra:
-            raise DatasetError(f"groupby takes N (from the scale), K, nas and sort; not {sorted(extra)}")
-        if rows < 1:
-            raise DatasetError("groupby needs at least one row")
+        check_no_extra(self.name, ", K, nas and sort", extra)
+        check_min_rows(self.name, rows)
         if not 1 <= K <= rows:
             raise DatasetError(f"K={K} must be between 1 and the row count ({rows})")
-        if not 0 <= nas <= 100:
-            raise DatasetError(f"nas={nas} is a percentage: 0 to 100")
-        if sort not in (0, 1):
-            raise DatasetError(f"sort={sort} must be 0 (random order) or 1 (sorted)")
+        check_percent("nas", nas)
+        check_sort(sort)
         name = f"G1_{pretty_sci(rows)}_{pretty_sci(K)}_{nas}_{sort}"
         return Spec(self.name, name, {"N": rows, "K": K, "nas": nas, "sort": sort})
 

@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import DatasetError, Generator, Spec, Table, pretty_sci, rng_for
+from .base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
+                   pretty_sci, rng_for)
 from .groupby import with_nas
 
 MIN_SMALL, MIN_MEDIUM = 10, 100
@@ -54,14 +55,10 @@ class Join(Generator):
     memory_per_row = 40.0         # whole key columns of x and big are drawn at once
 
     def spec(self, rows: int, nas: int = 0, sort: int = 0, **extra) -> Spec:
-        if extra:
-            raise DatasetError(f"join takes N (from the scale), nas and sort; not {sorted(extra)}")
-        if rows < MIN_MEDIUM:
-            raise DatasetError(f"join needs at least {MIN_MEDIUM} rows")
-        if not 0 <= nas <= 100:
-            raise DatasetError(f"nas={nas} is a percentage: 0 to 100")
-        if sort not in (0, 1):
-            raise DatasetError(f"sort={sort} must be 0 (random order) or 1 (sorted)")
+        check_no_extra(self.name, ", nas and sort", extra)
+        check_min_rows(self.name, rows, MIN_MEDIUM)
+        check_percent("nas", nas)
+        check_sort(sort)
         return Spec(self.name, f"J1_{pretty_sci(rows)}_NA_{nas}_{sort}", {"N": rows, "nas": nas, "sort": sort})
 
     def tables(self, spec: Spec) -> list[Table]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .base import DatasetError, Generator, Spec, Table, pretty_sci, rng_for
+from .base import DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, pretty_sci, rng_for
 
 N_ZONES = 263
 BOROUGHS = ("Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island")
@@ -61,10 +61,8 @@ class Trips(Generator):
     bytes_per_row = 45.0
 
     def spec(self, rows: int, days: int = 365, **extra) -> Spec:
-        if extra:
-            raise DatasetError(f"trips takes N (from the scale) and days; not {sorted(extra)}")
-        if rows < 1:
-            raise DatasetError("trips needs at least one row")
+        check_no_extra(self.name, " and days", extra)
+        check_min_rows(self.name, rows)
         if not 7 <= days <= 3650:
             raise DatasetError(f"days={days} must be between 7 and 3650")
         return Spec(self.name, f"T1_{pretty_sci(rows)}_{days}", {"N": rows, "days": days})
