@@ -253,13 +253,13 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips or 
         spec = datasets.resolve(name, scale if scale or rows else "small", rows, **gen.parse_params(_params(param)))
     except datasets.DatasetError as exc:
         raise _fail(exc, 2) from None
-    total = sum(t.rows for t in gen.tables(spec))
     t0 = time.perf_counter()
-    with Progress(TextColumn(f"{spec.name}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+    with Progress(TextColumn(f"{spec.name}"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
                   TextColumn("{task.fields[mb]:,.0f} MB in memory"), TimeElapsedColumn(), console=console,
                   transient=True) as bar:
-        task = bar.add_task("rows", total=total, mb=0.0)
-        hook = Hook(on_rows=lambda n, nbytes: bar.update(task, advance=n,
+        task = bar.add_task("rows", total=None, mb=0.0)
+        hook = Hook(on_start=lambda total: bar.update(task, total=total),
+                    on_rows=lambda n, nbytes: bar.update(task, advance=n,
                                                          mb=bar.tasks[task].fields["mb"] + nbytes / 1e6))
         try:
             ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook,
@@ -268,6 +268,7 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips or 
             raise _fail(exc) from None
     seconds = time.perf_counter() - t0
     size = sum(f["bytes"] for t in ds.manifest["tables"].values() for f in t["files"])
+    total = sum(t["rows"] for t in ds.manifest["tables"].values())
     console.print(f"{ds.name}: {'generated' if ds.generated else 'reused'} at {ds.path} "
                   f"({total:,} rows, {size / 1e6:.1f} MB on disk, {seconds:.1f} s)")
 

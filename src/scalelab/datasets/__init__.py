@@ -97,12 +97,14 @@ def generate(name: str, scale: str | None = None, rows: int | None = None, *, fo
     staging = final.with_name(f"{spec.name}.partial-{int(time.time() * 1e6)}")
     staging.mkdir()
     t0 = time.perf_counter()
+    progress = progress or Progress()
     try:
-        for table in gen.tables(spec):
-            write_table(spec, table, staging, chunk_rows, progress or Progress())
+        tables = gen.tables(spec)
+        progress.on_start(sum(t.rows for t in tables))
+        for table in tables:
+            write_table(spec, table, staging, chunk_rows, progress)
         gen.finish(spec, staging, chunk_rows)
-        tables = describe_tables(staging, _scan(staging))
-        manifest = write_manifest(staging, spec, tables, time.perf_counter() - t0)
+        manifest = write_manifest(staging, spec, describe_tables(staging, _scan(staging)), time.perf_counter() - t0)
         replace_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -126,6 +126,7 @@ def _number(key: str, value: str) -> int:
 # -- writing -----------------------------------------------------------------------
 @dataclass
 class Progress:
+    on_start: Callable[[int], None] = lambda total_rows: None        # only when rows will be made
     on_rows: Callable[[int, int], None] = lambda rows, nbytes: None
 
 
