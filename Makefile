@@ -54,7 +54,8 @@ doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
 	$(SCALELAB) doctor
 
 data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tiny, small, medium, large)
-	@for name in groupby join trips events; do $(SCALELAB) data generate $$name --scale $(or $(SCALE),small) || exit $$?; done
+	@for args in groupby join trips events tabular "tabular -p dirty=1"; do \
+		$(SCALELAB) data generate $$args --scale $(or $(SCALE),small) || exit $$?; done
 
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit

@@ -236,12 +236,14 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 @data_app.command("generate")
-def data_generate(name: str = typer.Argument(..., help="groupby, join, trips or events (`scalelab data list` describes them)"),
+def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, events or tabular (`scalelab data list` describes them)"),
                   scale: Optional[str] = typer.Option(None, help="tiny (1e4 rows), small (1e6, the default), "
                                                                  "medium (1e7), large (1e8, opt-in)"),
                   rows: Optional[int] = typer.Option(None, help="An exact row count instead of a scale."),
                   param: list[str] = typer.Option([], "--param", "-p", help="Generator parameter, NAME=VALUE."),
-                  force: bool = typer.Option(False, help="Generate again even if a complete copy exists.")) -> None:
+                  force: bool = typer.Option(False, help="Generate again even if a complete copy exists."),
+                  csv: bool = typer.Option(False, "--csv", help="Also write a CSV copy of every table (csv/<table>/).")
+                  ) -> None:
     """Generate a data set (reused when a complete copy with the same parameters exists)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -262,7 +264,7 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips or 
                     on_rows=lambda n, nbytes: bar.update(task, advance=n,
                                                          mb=bar.tasks[task].fields["mb"] + nbytes / 1e6))
         try:
-            ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook,
+            ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook, csv=csv,
                                    **{k: v for k, v in spec.params.items() if k != "N"})
         except datasets.DatasetError as exc:
             raise _fail(exc) from None

@@ -162,10 +162,11 @@ def test_cli_generate_list_verify(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
 
 
-@pytest.mark.parametrize("name", ["trips", "events"])
-def test_time_series_generators_are_reproducible_across_chunk_sizes(root, tmp_path, name):
-    one = datasets.generate(name, rows=ROWS, chunk_rows=BLOCK_ROWS, root=root)
-    two = datasets.generate(name, rows=ROWS, chunk_rows=4 * BLOCK_ROWS, root=tmp_path / "other")
+@pytest.mark.parametrize("name, params", [("trips", {}), ("events", {}), ("tabular", {"dirty": 1}),
+                                          ("join", {"sort": 1})])
+def test_other_generators_are_reproducible_across_chunk_sizes(root, tmp_path, name, params):
+    one = datasets.generate(name, rows=ROWS, chunk_rows=BLOCK_ROWS, root=root, **params)
+    two = datasets.generate(name, rows=ROWS, chunk_rows=4 * BLOCK_ROWS, root=tmp_path / "other", **params)
     assert hashes(one) == hashes(two)
 
 
@@ -203,3 +204,82 @@ def test_events_are_mostly_in_order_with_the_requested_late_share(root):
     assert ev.item_id[search].isna().all() and ev.item_id[~search].notna().all()
     assert ev.price[~search].gt(0).all()
     assert (ev.session_id // 10**7 == ev.user_id).all()
+
+
+def test_sorted_join_tables_are_sorted_on_their_keys(root):
+    ds = datasets.generate("join", rows=20_000, sort=1, root=root)
+    for table, keys in (("x", ["id1", "id2", "id3"]), ("medium", ["id1", "id2"]), ("big", ["id1", "id2", "id3"])):
+        df = pd.read_parquet(ds.table_path(table))
+        assert df[keys].equals(df[keys].sort_values(keys, ignore_index=True)), table
+
+
+def test_tabular_follows_its_known_model(root):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import train_test_split
+
+    from scalelab.datasets.tabular import bayes_accuracy
+
+    ds = datasets.generate("tabular", rows=60_000, pos=10, nas=8, root=root)
+    assert ds.name == "C1_6e4_10_8" and set(ds.manifest["tables"]) == {"data", "truth"}
+    data, truth = pd.read_parquet(ds.table_path("data")), pd.read_parquet(ds.table_path("truth"))
+    assert (data.id == truth.id).all() and data.id.is_unique
+    assert abs(data.churn.mean() - 0.10) < 0.01                           # the requested imbalance
+    assert abs(truth.p_churn.mean() - 0.10) < 0.01
+    for col in ("age", "income", "region", "channel", "signup_date"):
+        assert abs(data[col].isna().mean() - 0.08) < 0.01, col
+    for col in ("balance", "tenure_months", "num_products", "plan", "churn"):
+        assert data[col].notna().all(), col
+    assert data.age.dropna().between(18, 85).all() and data.income.dropna().gt(0).all()
+    assert set(data.region.dropna()) == {"north", "south", "east", "west", "central"}
+    assert set(data.plan) == {"basic", "plus", "premium"} and set(data.num_products) == {1, 2, 3, 4}
+    # A good classifier gets close to the Bayes accuracy the known model gives, and
+    # well above always saying "no churn".
+    bayes = bayes_accuracy(ds)
+    features = data.drop(columns=["id", "churn", "signup_date"]).astype(
+        {"region": "category", "plan": "category", "channel": "category"})
+    x_train, x_test, y_train, y_test = train_test_split(features, data.churn, random_state=0)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(x_train, y_train)
+    accuracy = model.score(x_test, y_test)
+    assert 0.93 < bayes < 0.97 and bayes - 0.025 < accuracy < bayes + 0.01, (bayes, accuracy)
+
+
+def test_the_dirty_variant_cleans_back_to_the_clean_data(root):
+    from scalelab.datasets.tabular import clean, dirty_rows
+
+    ds = datasets.generate("tabular", rows=ROWS, dirty=1, root=root)
+    assert ds.name == f"C1_{ROWS}_20_5_dirty"
+    data = pd.read_parquet(ds.table_path("data"), dtype_backend="numpy_nullable")
+    dirty = pd.read_parquet(ds.table_path("dirty"))
+    assert len(dirty) == dirty_rows(ROWS) > ROWS and dirty.id.nunique() == ROWS
+    # The dirt the module promises is there...
+    assert dirty.income.str.startswith("$").any() and dirty.signup_date.str.contains("/").any()
+    assert dirty.signup_date.str.fullmatch(r"\d{8}").any() and dirty.region.str.isupper().any()
+    assert dirty.age.str.endswith(".0").any() and dirty.churn.str.lower().isin(["yes", "no"]).any()
+    assert dirty.signup_date.isin(["2023-02-30", "31/31/2023"]).any()
+    # ...duplicates differ in writing, so dropping them before cleaning leaves most...
+    assert len(dirty.drop_duplicates()) > ROWS + (len(dirty) - ROWS) // 2
+    # ...and the documented cleaning gives the clean table back exactly.
+    cleaned = clean(dirty)
+    data["signup_date"] = pd.to_datetime(data.signup_date)
+    cleaned["signup_date"] = pd.to_datetime(cleaned.signup_date)
+    pd.testing.assert_frame_equal(cleaned, data, check_dtype=False)
+
+
+def test_csv_on_request_is_in_the_manifest_and_verified(root):
+    plain = datasets.generate("events", scale="tiny", root=root)
+    with pytest.raises(datasets.DatasetError, match="without CSV"):
+        plain.csv_path()
+    ds = datasets.generate("events", scale="tiny", csv=True, root=root)
+    assert ds.generated and ds.manifest["formats"] == ["parquet", "csv"]     # asked for CSV: made again
+    assert datasets.generate("events", scale="tiny", root=root).generated is False   # CSV too is fine
+    from_csv = pd.read_csv(ds.csv_path() / "part-00000.csv", parse_dates=["event_time"])
+    from_parquet = pd.read_parquet(ds.table_path())
+    assert len(from_csv) == len(from_parquet) == 10_000
+    assert (from_csv.event_id == from_parquet.event_id).all() and (from_csv.price.isna() == from_parquet.price.isna()).all()
+    listed = [f["path"] for f in ds.manifest["tables"]["events"]["files"]]
+    assert listed == ["events/part-00000.parquet", "csv/events/part-00000.csv"]
+    assert ds.manifest["tables"]["events"]["rows"] == 10_000                  # not counted twice
+    with open(ds.csv_path() / "part-00000.csv", "r+b") as fh:
+        fh.seek(100)
+        fh.write(b"#")
+    assert datasets.verify(ds) == ["csv/events/part-00000.csv: sha256 differs from the manifest"]

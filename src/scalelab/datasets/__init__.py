@@ -25,10 +25,13 @@ from .base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progres
 from .events import Events
 from .groupby import GroupBy
 from .join import Join
+from .tabular import Tabular
 from .trips import Trips
 
-GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events())}
+GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events(), Tabular())}
 DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS
+CSV_DIR = "csv"
+CSV_RATIO = 2.5               # CSV is about this many times the size of zstd Parquet
 
 __all__ = ["GENERATORS", "SCALES", "Dataset", "DatasetError", "generate", "find", "list_datasets", "verify",
            "data_root"]
@@ -51,8 +54,9 @@ def resolve(name: str, scale: str | None = None, rows: int | None = None, **para
     return generator(name).spec(rows if rows is not None else rows_for_scale(scale), **params)
 
 
-def find(spec: Spec, root: Path | None = None) -> Dataset | None:
-    """The data set for this spec if it is there, complete and intact (sizes and sha256)."""
+def find(spec: Spec, root: Path | None = None, csv: bool = False) -> Dataset | None:
+    """The data set for this spec if it is there, complete and intact (sizes and sha256)
+    and, when `csv` is asked for, with its CSV copy."""
     folder = (root or data_root()) / spec.generator / spec.name
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -60,13 +64,16 @@ def find(spec: Spec, root: Path | None = None) -> Dataset | None:
         return None
     if {k: manifest.get(k) for k in spec.key()} != spec.key():
         return None
+    if csv and "csv" not in manifest.get("formats", ()):
+        return None
     found = Dataset(folder, manifest)
     return None if verify(found) else found
 
 
-def check_resources(gen: Generator, spec: Spec, root: Path, chunk_rows: int) -> None:
+def check_resources(gen: Generator, spec: Spec, root: Path, chunk_rows: int, csv: bool = False) -> None:
     rows = spec.params["N"]
-    need_disk = int(rows * gen.bytes_per_row * 1.2) + (rows * 40 if spec.params.get("sort") else 0)
+    need_disk = int(rows * gen.bytes_per_row * (1.2 + (CSV_RATIO if csv else 0)))
+    need_disk += rows * 40 if spec.params.get("sort") else 0
     free = shutil.disk_usage(root if root.exists() else root.parent).free
     if need_disk > free:
         raise DatasetError(f"{spec.name} needs about {need_disk / 2**30:.1f} GiB of disk; {free / 2**30:.1f} GiB "
@@ -80,14 +87,17 @@ def check_resources(gen: Generator, spec: Spec, root: Path, chunk_rows: int) -> 
 
 def generate(name: str, scale: str | None = None, rows: int | None = None, *, force: bool = False,
              chunk_rows: int = DEFAULT_CHUNK_ROWS, root: Path | None = None, progress: Progress | None = None,
-             **params) -> Dataset:
-    """Make the data set (or reuse it when its manifest matches) and return it."""
+             csv: bool = False, **params) -> Dataset:
+    """Make the data set (or reuse it when its manifest matches) and return it.
+
+    Parquet always; with `csv`, also a CSV copy of every table under `csv/<table>/`.
+    """
     spec = resolve(name, scale, rows, **params)
     gen = generator(name)
     root = root or data_root()
-    if not force and (found := find(spec, root)) is not None:
+    if not force and (found := find(spec, root, csv)) is not None:
         return found
-    check_resources(gen, spec, root, chunk_rows)
+    check_resources(gen, spec, root, chunk_rows, csv)
     final = root / spec.generator / spec.name
     # Written beside the final folder and swapped in whole: a killed run leaves only
     # a `.partial-*` folder, which is never mistaken for a data set (and is cleared here).
@@ -100,11 +110,14 @@ def generate(name: str, scale: str | None = None, rows: int | None = None, *, fo
     progress = progress or Progress()
     try:
         tables = gen.tables(spec)
-        progress.on_start(sum(t.rows for t in tables))
+        progress.on_start(sum(t.rows_out for t in tables))
         for table in tables:
             write_table(spec, table, staging, chunk_rows, progress)
         gen.finish(spec, staging, chunk_rows)
-        manifest = write_manifest(staging, spec, describe_tables(staging, _scan(staging)), time.perf_counter() - t0)
+        if csv:
+            write_csv(staging)
+        manifest = write_manifest(staging, spec, describe_tables(staging, _scan(staging)), time.perf_counter() - t0,
+                                  formats=["parquet", "csv"] if csv else ["parquet"])
         replace_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -112,14 +125,41 @@ def generate(name: str, scale: str | None = None, rows: int | None = None, *, fo
     return Dataset(final, manifest, generated=True)
 
 
+def _table_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != CSV_DIR)
+
+
+def write_csv(folder: Path) -> None:
+    """A CSV copy of each Parquet file, one row group at a time (memory stays bounded)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    for table_dir in _table_dirs(folder):
+        out_dir = folder / CSV_DIR / table_dir.name
+        out_dir.mkdir(parents=True)
+        for part in sorted(table_dir.glob("*.parquet")):
+            source = pq.ParquetFile(part)
+            with pacsv.CSVWriter(out_dir / part.with_suffix(".csv").name, source.schema_arrow) as writer:
+                for i in range(source.num_row_groups):
+                    writer.write_table(source.read_row_group(i))
+
+
+def _describe(folder: Path, files: list[Path], rows_of) -> list[dict]:
+    return [{"path": str(f.relative_to(folder)), "rows": rows_of(f), "bytes": f.stat().st_size, "sha256": sha256(f)}
+            for f in files]
+
+
 def _scan(folder: Path) -> dict[str, list[dict]]:
     import pyarrow.parquet as pq
 
     out = {}
-    for table_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        out[table_dir.name] = [{"path": str(f.relative_to(folder)), "rows": pq.ParquetFile(f).metadata.num_rows,
-                                "bytes": f.stat().st_size, "sha256": sha256(f)}
-                               for f in sorted(table_dir.glob("*.parquet"))]
+    for table_dir in _table_dirs(folder):
+        parts = sorted(table_dir.glob("*.parquet"))
+        rows = {p.stem: pq.ParquetFile(p).metadata.num_rows for p in parts}
+        out[table_dir.name] = _describe(folder, parts, lambda f, rows=rows: rows[f.stem])
+        csv_dir = folder / CSV_DIR / table_dir.name
+        if csv_dir.is_dir():
+            out[table_dir.name] += _describe(folder, sorted(csv_dir.glob("*.csv")), lambda f, rows=rows: rows[f.stem])
     for leftover in folder.glob(".*"):
         shutil.rmtree(leftover, ignore_errors=True)
     return out

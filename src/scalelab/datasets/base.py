@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2             # bumped when a generator's bytes change for the same parameters
 BLOCK_ROWS = 1 << 16           # rows per seeded block and per Parquet row group
 BLOCKS_PER_FILE = 16           # about a million rows per Parquet file
 SCALES = {"tiny": 10_000, "small": 1_000_000, "medium": 10_000_000, "large": 100_000_000}
@@ -54,6 +54,51 @@ def rng_for(seed: int, table: int, block: int) -> np.random.Generator:
     return np.random.default_rng([seed, table, block])
 
 
+class Permutation:
+    """A seeded pseudo-random bijection of [0, size), evaluated for any slice of positions.
+
+    What lets a generator place "every key exactly once" block by block, in constant
+    memory: a 4-round Feistel network over the smallest even power of two that covers
+    `size`, with cycle walking back into range (Black and Rogaway's construction).
+    """
+
+    ROUNDS = 4
+
+    def __init__(self, size: int, seed: int, stream: int):
+        if size < 1:
+            raise DatasetError("a permutation needs at least one element")
+        self.size = size
+        self.half = max(1, (int(size - 1).bit_length() + 1) // 2)
+        self.mask = np.uint64((1 << self.half) - 1)
+        keys = np.random.default_rng([seed, stream, 0x5EED]).integers(0, 2**63, self.ROUNDS, dtype=np.uint64)
+        self.keys = [np.uint64(k) for k in keys]
+
+    def _round(self, right: np.ndarray, key: np.uint64) -> np.ndarray:
+        x = (right ^ key) * np.uint64(0x9E3779B97F4A7C15)
+        x ^= x >> np.uint64(29)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(32)
+        return x & self.mask
+
+    def _encrypt(self, x: np.ndarray) -> np.ndarray:
+        shift = np.uint64(self.half)
+        left, right = x >> shift, x & self.mask
+        for key in self.keys:
+            left, right = right, left ^ self._round(right, key)
+        return (left << shift) | right
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            out = self._encrypt(np.asarray(positions, dtype=np.uint64))
+            # Cycle walking: a value outside [0, size) is encrypted again until it lands
+            # inside; this keeps the map a bijection on [0, size).
+            outside = out >= self.size
+            while outside.any():
+                out[outside] = self._encrypt(out[outside])
+                outside = out >= self.size
+        return out.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Spec:
     """Everything that decides a data set's bytes, and the folder name derived from it."""
@@ -74,6 +119,11 @@ class Table:
     rows: int
     make: Callable[[int, int, np.random.Generator], pa.Table]
     index: int = 0                       # part of each block's seed
+    produces: int | None = None          # rows written, when make() adds rows (duplicates)
+
+    @property
+    def rows_out(self) -> int:
+        return self.rows if self.produces is None else self.produces
 
 
 class Generator(ABC):
@@ -153,11 +203,13 @@ def write_table(spec: Spec, table: Table, out_dir: Path, chunk_rows: int, progre
                       for b, s, e in block_ranges(table.rows, chunk_start, min(last, chunk_start + per_chunk))]
             if not blocks:  # a table of zero rows still gets a file with its schema
                 blocks = [table.make(0, 0, rng_for(spec.seed, table.index, 0))]
-            chunk = pa.concat_tables(blocks)
             if writer is None:
-                writer = pq.ParquetWriter(path, chunk.schema, compression="zstd")
-            writer.write_table(chunk, row_group_size=BLOCK_ROWS)
-            progress.on_rows(chunk.num_rows, chunk.nbytes)
+                writer = pq.ParquetWriter(path, blocks[0].schema, compression="zstd")
+            for block in blocks:
+                # One row group per block, whatever its length (some generators add rows),
+                # so that the chunk size never changes the bytes.
+                writer.write_table(block, row_group_size=max(1, block.num_rows))
+                progress.on_rows(block.num_rows, block.nbytes)
         writer.close()
 
 
@@ -174,17 +226,20 @@ def schema_of(path: Path) -> list[list[str]]:
 
 
 def describe_tables(out_dir: Path, files_by_table: dict[str, list[dict]]) -> dict:
-    return {name: {"rows": sum(f["rows"] for f in files), "schema": schema_of(out_dir / files[0]["path"]),
+    def parquet(files):
+        return [f for f in files if f["path"].endswith(".parquet")]
+
+    return {name: {"rows": sum(f["rows"] for f in parquet(files)), "schema": schema_of(out_dir / files[0]["path"]),
                    "files": files}
             for name, files in files_by_table.items()}
 
 
-def write_manifest(out_dir: Path, spec: Spec, tables: dict, seconds: float) -> dict:
+def write_manifest(out_dir: Path, spec: Spec, tables: dict, seconds: float, formats: list[str]) -> dict:
     import pyarrow
 
     from .. import __version__
 
-    manifest = {**spec.key(), "tables": tables, "seconds": round(seconds, 3),
+    manifest = {**spec.key(), "formats": formats, "tables": tables, "seconds": round(seconds, 3),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "scalelab_version": __version__, "pyarrow_version": pyarrow.__version__}
     # The manifest goes last: a folder without one is never taken for a complete data set.
@@ -223,6 +278,14 @@ class Dataset:
         if table not in tables:
             raise DatasetError(f"{self.name} has no table {table!r}; it has {sorted(tables)}")
         return self.path / table
+
+    def csv_path(self, table: str | None = None) -> Path:
+        """The folder of one table's CSV files (generate with csv=True to have them)."""
+        name = self.table_path(table).name
+        if "csv" not in self.manifest.get("formats", ()):
+            raise DatasetError(f"{self.name} was generated without CSV: generate it again with csv=True "
+                               "(`scalelab data generate ... --csv`)")
+        return self.path / "csv" / name
 
     def rows(self, table: str | None = None) -> int:
         return self.manifest["tables"][self.table_path(table).name]["rows"]
