@@ -235,6 +235,11 @@ class Config:
             env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         return env
 
+    def ray_env(self) -> dict[str, str]:
+        """The Ray variables every Ray process of the stack shares, head and drivers alike
+        (the address aside: the head does not dial itself)."""
+        return {k: v for k, v in self.client_env().items() if k.startswith("RAY_") and k != "RAY_ADDRESS"}
+
 
 def _parse_int(setting: Setting, raw: str) -> int:
     try:

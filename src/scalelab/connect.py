@@ -83,9 +83,8 @@ def ray(**kwargs: Any):
     address = cfg.ray_address
     if not address.startswith("ray://"):
         _require("The Ray head", address)
-    for key, value in cfg.client_env().items():
-        if key.startswith("RAY_") and key != "RAY_ADDRESS":
-            os.environ.setdefault(key, value)
+    for key, value in cfg.ray_env().items():
+        os.environ.setdefault(key, value)
     import ray as _ray
 
     if _ray.is_initialized():

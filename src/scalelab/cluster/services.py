@@ -114,7 +114,7 @@ def _ray_head(cfg: Config, _: int) -> Launch:
     # Every start leaves a session folder of logs; only the running head needs one.
     for old in temp.glob("session_2*"):
         shutil.rmtree(old, ignore_errors=True)
-    env = {k: v for k, v in cfg.client_env().items() if k.startswith("RAY_") and k != "RAY_ADDRESS"}
+    env = cfg.ray_env()
     # Idle pre-started workers cost ~100 MiB each; on a laptop start them on first use.
     env.update(RAY_enable_worker_prestart="0", RAY_num_prestart_python_workers="0",
                RAY_prestart_worker_first_driver="0")
