@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -317,6 +318,70 @@ def show_config() -> None:
     for s in SETTINGS:
         table.add_row(s.name, cfg.get(s.name), s.help)
     console.print(table)
+
+
+@app.command(name="workloads")
+def list_workloads() -> None:
+    """List every workload and the engines that run it (and why the others do not)."""
+    from . import workloads
+    from .engines import ENGINES
+
+    table = Table(title="workloads (yes: runs and is checked against pandas; no: declared, with the reason)")
+    table.add_column("workload")
+    table.add_column("question")
+    for name in ENGINES:
+        table.add_column(name)
+    notes = []
+    for w in workloads.WORKLOADS.values():
+        cells = []
+        for engine in ENGINES:
+            status = w.status(engine)
+            if status.startswith("no: "):
+                notes.append(f"{w.name} on {engine}: {status[4:]}")
+                status = f"no ({len(notes)})"
+            cells.append(status)
+        table.add_row(w.name, w.question, *cells)
+    console.print(table)
+    for i, note in enumerate(notes, 1):
+        console.print(f"({i}) {note}")
+
+
+@app.command(name="run")
+def run_workload(
+        workload: str = typer.Argument(..., help="A workload such as groupby.q3 or join.q2 (`scalelab workloads`)."),
+        engine: str = typer.Option(..., "--engine", "-e", help="pandas, duckdb, polars, dask, spark or ray."),
+        scale: Optional[str] = typer.Option(None, help="tiny, small, medium or large (default tiny)."),
+        data: Optional[Path] = typer.Option(None, help="A generated data set folder instead of a scale."),
+        param: list[str] = typer.Option([], "--param", "-p", help="Data set parameter, NAME=VALUE."),
+        out: Optional[Path] = typer.Option(None, help="Write the result to this Parquet file."),
+        check: bool = typer.Option(True, help="Check the answer against the pandas reference."),
+) -> None:
+    """Run one workload on one engine, check the answer, print time, rows and checksum."""
+    from . import compare, datasets, engines, workloads
+    from .connect import StackNotUp
+
+    if scale and data:
+        raise _fail(ValueError("give --scale or --data, not both"), 2)
+    try:
+        w = workloads.get(workload)
+        eng = engines.get(engine)
+        params = datasets.generator(w.data.generator).parse_params(_params(param))
+        outcome = workloads.run(w, eng, scale=scale, data=data, check=check, keep_result=out is not None,
+                                **params)
+    except (workloads.WorkloadError, engines.EngineError, datasets.DatasetError) as exc:
+        raise _fail(exc, 2) from None
+    except engines.NotSupported as exc:
+        raise _fail(exc, 3) from None
+    except StackNotUp as exc:
+        raise _fail(exc) from None
+    except compare.Mismatch as exc:
+        err.print(f"[red]{workload} on {engine}: WRONG ANSWER[/]\n{exc}")
+        raise typer.Exit(4) from None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        outcome.result.to_parquet(out)
+    console.print(outcome.summary())
+    console.print(f"checksum: {outcome.checksum}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -6,38 +6,20 @@ test that needs it, naming the service and how to start it: never a skip.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from scalelab.cluster.health import NotHealthy
-from scalelab.cluster.services import by_name, services
+from scalelab.cluster.services import services
 from scalelab.config import Config
 
 
-def require(cfg: Config, *names: str) -> None:
-    for name in names:
-        svc = by_name(cfg, name)
-        try:
-            svc.probe(cfg, svc.instance)
-        except NotHealthy as exc:
-            pytest.fail(f"{name} is not healthy ({exc}). Start the stack with `make up`; "
-                        f"`make status` and `make logs SERVICE={name}` say more.", pytrace=False)
-
-
 @pytest.fixture(scope="session", autouse=True)
-def client_environment(cfg: Config):
-    """Point every client in this process (and its children) at the stack, as a kernel is."""
-    saved = dict(os.environ)
-    os.environ.update(cfg.client_env())
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+def _client_environment(client_environment):
+    """Every stack test runs as a kernel does (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
-def spark(cfg: Config):
-    require(cfg, "spark-master", "spark-worker")
+def spark(cfg: Config, require):
+    require("spark-master", "spark-worker")
     from scalelab import connect
 
     session = connect.spark("scalelab-tests")
@@ -46,8 +28,8 @@ def spark(cfg: Config):
 
 
 @pytest.fixture(scope="session")
-def dask_client(cfg: Config):
-    require(cfg, "dask-scheduler", *[s.name for s in services(cfg) if s.role == "dask-worker"])
+def dask_client(cfg: Config, require):
+    require("dask-scheduler", *[s.name for s in services(cfg) if s.role == "dask-worker"])
     from scalelab import connect
 
     client = connect.dask()
@@ -56,8 +38,8 @@ def dask_client(cfg: Config):
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(cfg: Config):
-    require(cfg, "ray-head")
+def ray_cluster(cfg: Config, require):
+    require("ray-head")
     import ray
 
     from scalelab import connect
@@ -68,12 +50,12 @@ def ray_cluster(cfg: Config):
 
 
 @pytest.fixture(scope="session")
-def kafka_up(cfg: Config) -> str:
-    require(cfg, "kafka")
+def kafka_up(cfg: Config, require) -> str:
+    require("kafka")
     return cfg.kafka_bootstrap_servers
 
 
 @pytest.fixture(scope="session")
-def jupyter(cfg: Config) -> str:
-    require(cfg, "jupyterlab")
+def jupyter(cfg: Config, require) -> str:
+    require("jupyterlab")
     return cfg.url("JUPYTER_PORT", "")

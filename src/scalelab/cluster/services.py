@@ -117,7 +117,10 @@ def _ray_head(cfg: Config, _: int) -> Launch:
     env = cfg.ray_env()
     # Idle pre-started workers cost ~100 MiB each; on a laptop start them on first use.
     env.update(RAY_enable_worker_prestart="0", RAY_num_prestart_python_workers="0",
-               RAY_prestart_worker_first_driver="0")
+               RAY_prestart_worker_first_driver="0",
+               # Keep an idle worker for a minute rather than a second: starting one takes
+               # seconds on two cores, and a Ray Data pipeline reuses them stage after stage.
+               RAY_idle_worker_killing_time_threshold_ms="60000")
     # `--block` keeps `ray start` in the foreground, as a container's main process must be.
     return Launch([_bin(cfg, "ray"), "start", "--head", "--block", "--disable-usage-stats",
                    "--node-ip-address", cfg.client_host, "--port", str(cfg.port("RAY_GCS_PORT")),

@@ -1,0 +1,87 @@
+"""Spark: DataFrames and SQL on the standalone cluster (master and worker), never local[*]."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
+
+
+def _executor_versions(_):
+    import platform
+
+    import pyarrow
+    import pyspark
+
+    return platform.python_version(), pyspark.__version__, pyarrow.__version__
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    description = "PySpark DataFrames and Spark SQL on the standalone cluster"
+    distributed = True
+    sql = True
+    lazy = True
+
+    def __init__(self):
+        super().__init__()
+        self.spark = None
+
+    def _start(self) -> None:
+        import warnings
+
+        from .. import connect
+
+        # pyspark 4.3 warns on every toPandas that pandas 3 is "not yet fully supported";
+        # every answer is checked against pandas, which is the test that counts here.
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+        # UTC, so that timestamps mean the same here as in pandas and the Parquet files.
+        self.spark = connect.spark("scalelab-engine", spark__sql__session__timeZone="UTC",
+                                   spark__ui__showConsoleProgress="false")
+        from pyspark import cloudpickle
+
+        ship_workloads_by_value(cloudpickle)
+
+    def stop(self) -> None:
+        # The session is shared by the process (getOrCreate), so it is left running; the
+        # stack's `down` or the end of the process releases its executors.
+        self.spark = None
+        super().stop()
+
+    def preflight(self) -> None:
+        import pyarrow
+        import pyspark
+
+        python, spark_py, arrow = (self.spark.sparkContext.parallelize([0], 1)
+                                   .map(_executor_versions).collect()[0])
+        require_same("Spark", [
+            ("Spark (the cluster's JVM)", pyspark.__version__, self.spark.version),
+            ("Python on the executors", python_minor(platform.python_version()), python_minor(python)),
+            ("pyspark on the executors", pyspark.__version__, spark_py),
+            ("pyarrow on the executors (pandas UDFs)", pyarrow.__version__, arrow),
+        ], FIX)
+
+    def load(self, tables: dict[str, Path]) -> dict[str, Any]:
+        frames = {}
+        for name, path in tables.items():
+            frames[name] = self.spark.read.parquet(str(path))
+            frames[name].createOrReplaceTempView(name)
+        return frames
+
+    def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
+        return self.spark.sql(text)
+
+    def collect(self, result: Any) -> pd.DataFrame:
+        # Through Arrow, the whole result: toPandas is an action over every partition.
+        return result.toPandas() if hasattr(result, "toPandas") else result
+
+    def versions(self) -> dict[str, str]:
+        import pyspark
+
+        return {**super().versions(), "pyspark": pyspark.__version__,
+                "spark": self.spark.version if self.spark else "?"}

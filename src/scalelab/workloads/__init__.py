@@ -1,0 +1,34 @@
+"""The workload registry: every question, its pandas reference and each engine's implementation.
+
+    from scalelab import workloads
+    w = workloads.get("groupby.q3")
+    result = workloads.run(w, "spark", scale="tiny")     # answer, time, checksum, checked
+"""
+
+from __future__ import annotations
+
+from . import groupby, join
+from .base import Data, Suite, Workload, WorkloadError
+from .runner import Outcome, load_reference, prepare, run
+
+SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite)}
+WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values() for w in s.workloads.values()}
+
+__all__ = ["SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
+           "run", "prepare", "load_reference"]
+
+
+def get(name: str) -> Workload:
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise WorkloadError(f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}") from None
+
+
+def select(pattern: str) -> list[Workload]:
+    """`groupby.q3`, a suite (`groupby`) or `all`."""
+    if pattern == "all":
+        return list(WORKLOADS.values())
+    if pattern in SUITES:
+        return list(SUITES[pattern].workloads.values())
+    return [get(pattern)]

@@ -1,0 +1,127 @@
+"""A workload: one question, its pandas reference, and each engine's own way of answering it.
+
+    suite = Suite("groupby", data=Data("groupby", {"K": 100}), tables=("x",))
+    q1 = suite.add("q1", "sum v1 by id1", sql="SELECT id1, sum(v1) AS v1 FROM x GROUP BY id1")
+
+    @q1.reference                  # pandas; `also=("dask",)` when Dask's pandas API runs it as is
+    def _(t): return t["x"].groupby("id1", as_index=False).agg(v1=("v1", "sum"))
+
+    @q1.on("polars")
+    def _(t): return t["x"].group_by("id1").agg(pl.col("v1").sum())
+
+    q1.cannot("ray", "why Ray cannot", raises=NotSupported)   # declared, shown in tables
+
+An engine gets a workload's tables as its own handles (`t`) and returns its own
+result; the engine materialises it in full. An engine with neither an
+implementation nor a declared reason is a registry error (a unit test checks there
+are none), so nothing quietly falls back to pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..compare import Rules
+from ..engines import ENGINES, REFERENCE, Engine, NotSupported
+
+Impl = Callable[[dict[str, Any]], Any]
+
+
+class WorkloadError(LookupError):
+    """An unknown workload, or a registry that is incomplete."""
+
+
+@dataclass(frozen=True)
+class Data:
+    """The data set a suite runs on: a generator and its parameters (the scale comes at run time)."""
+    generator: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Workload:
+    suite: str
+    short: str
+    question: str
+    data: Data
+    tables: tuple[str, ...]
+    rules: Rules = field(default_factory=Rules)
+    sql: str | None = None
+    impls: dict[str, Impl] = field(default_factory=dict)
+    unsupported: dict[str, tuple[str, type[Exception]]] = field(default_factory=dict)
+    reference_max_rows: int = 20_000_000     # beyond this, check against a stored checksum
+
+    @property
+    def name(self) -> str:
+        return f"{self.suite}.{self.short}"
+
+    # -- registration ------------------------------------------------------------------
+    def reference(self, fn: Impl | None = None, *, also: tuple[str, ...] = ()):
+        """The pandas reference; `also` names engines whose pandas-compatible API runs it unchanged."""
+        def register(f: Impl) -> Impl:
+            for engine in (REFERENCE, *also):
+                self._set(engine, f)
+            return f
+        return register(fn) if fn is not None else register
+
+    def on(self, *engines: str):
+        def register(f: Impl) -> Impl:
+            for engine in engines:
+                self._set(engine, f)
+            return f
+        return register
+
+    def cannot(self, engine: str, reason: str, raises: type[Exception] = NotSupported) -> Workload:
+        """Declare that an engine does not do this workload, and why (ibis' `notimpl`)."""
+        if engine not in ENGINES:
+            raise WorkloadError(f"{self.name}: unknown engine {engine!r}")
+        self.unsupported[engine] = (reason, raises)
+        return self
+
+    def _set(self, engine: str, fn: Impl) -> None:
+        if engine not in ENGINES:
+            raise WorkloadError(f"{self.name}: unknown engine {engine!r}")
+        self.impls[engine] = fn
+
+    # -- use ---------------------------------------------------------------------------
+    def supports(self, engine: str) -> bool:
+        return engine not in self.unsupported and (engine in self.impls or (self.sql is not None and
+                                                                          ENGINES[engine].sql))
+
+    def status(self, engine: str) -> str:
+        """'yes', or 'no: <reason>' (for tables)."""
+        if engine in self.unsupported:
+            return f"no: {self.unsupported[engine][0]}"
+        return "yes" if self.supports(engine) else "missing"
+
+    def implementation(self, engine: Engine) -> Impl:
+        if engine.name in self.unsupported:
+            reason, exc = self.unsupported[engine.name]
+            raise exc(f"{self.name} on {engine.name}: {reason}")
+        if engine.name in self.impls:
+            return self.impls[engine.name]
+        if self.sql is not None and engine.sql:
+            return lambda t: engine.run_sql(self.sql, t)
+        raise WorkloadError(f"{self.name} has no implementation for {engine.name} and no declared reason")
+
+    def run(self, engine: Engine, handles: dict[str, Any]) -> pd.DataFrame:
+        """Compute the answer on `engine` and materialise all of it."""
+        return engine.collect(self.implementation(engine)(handles))
+
+
+@dataclass
+class Suite:
+    name: str
+    data: Data
+    tables: tuple[str, ...]
+    description: str = ""
+    workloads: dict[str, Workload] = field(default_factory=dict)
+
+    def add(self, short: str, question: str, *, sql: str | None = None, rules: Rules | None = None,
+            tables: tuple[str, ...] | None = None) -> Workload:
+        w = Workload(self.name, short, question, self.data, tables or self.tables, rules or Rules(), sql)
+        self.workloads[short] = w
+        return w

@@ -1,0 +1,126 @@
+"""Run a workload on an engine and check the answer: the one path the CLI, tests and benchmarks share."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import compare, datasets, engines
+from ..datasets.base import Dataset, DatasetError
+from ..engines import Engine
+from .base import Workload
+
+ANSWERS = "answers.json"             # reference checksums stored beside a data set
+REFERENCE_MAX_ROWS = 25_000_000      # above this many input rows, pandas is not asked
+
+
+@dataclass
+class Outcome:
+    workload: str
+    engine: str
+    dataset: str
+    seconds: float                   # compute and materialise, the data already loaded as handles
+    rows: int
+    checksum: dict
+    checked: str                     # "reference", "stored checksum" or "unchecked: why"
+    result: pd.DataFrame | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        return (f"{self.workload} on {self.engine} ({self.dataset}): {self.rows:,} rows in {self.seconds:.3f} s, "
+                f"checked against the {self.checked}" if not self.checked.startswith("unchecked") else
+                f"{self.workload} on {self.engine} ({self.dataset}): {self.rows:,} rows in {self.seconds:.3f} s, "
+                f"{self.checked}")
+
+
+def prepare(w: Workload, scale: str | None = None, data: Path | str | None = None, **params) -> Dataset:
+    """The data set a workload runs on: generated at a scale (reused when present), or read from a path."""
+    if data is not None:
+        path = Path(data)
+        manifest = path / "manifest.json"
+        if not manifest.exists():
+            raise DatasetError(f"{path} is not a data set (no manifest.json); make one with `scalelab data generate`")
+        ds = Dataset(path, json.loads(manifest.read_text()))
+        if ds.manifest["generator"] != w.data.generator:
+            raise DatasetError(f"{w.name} runs on a {w.data.generator} data set; {path} is a "
+                               f"{ds.manifest['generator']} one")
+        return ds
+    return datasets.generate(w.data.generator, scale=scale or "tiny", **{**w.data.params, **params})
+
+
+def tables_of(w: Workload, ds: Dataset) -> dict[str, Path]:
+    return {name: ds.table_path(name) for name in w.tables}
+
+
+def input_rows(w: Workload, ds: Dataset) -> int:
+    return sum(ds.rows(name) for name in w.tables)
+
+
+_REFERENCES: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def load_reference(w: Workload, ds: Dataset) -> pd.DataFrame:
+    """The pandas reference answer (computed once per process per data set), its checksum stored."""
+    key = (w.name, str(ds.path))
+    if key not in _REFERENCES:
+        pandas = engines.get(engines.REFERENCE)
+        ref = w.run(pandas, pandas.load(tables_of(w, ds)))
+        _store_checksum(ds, w, compare.checksum(ref))
+        _REFERENCES[key] = ref
+    return _REFERENCES[key]
+
+
+def _store_checksum(ds: Dataset, w: Workload, checksum: dict) -> None:
+    path = ds.path / ANSWERS
+    try:
+        answers = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        answers = {}
+    answers[w.name] = checksum
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(answers, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def stored_checksum(ds: Dataset, w: Workload) -> dict | None:
+    try:
+        return json.loads((ds.path / ANSWERS).read_text()).get(w.name)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path | str | None = None,
+        check: bool = True, keep_result: bool = False, **params: Any) -> Outcome:
+    """Run `w` on `engine`, materialise the whole result, and check it.
+
+    Raises compare.Mismatch when the answer is wrong, engines.NotSupported when the
+    engine declares it cannot do the workload.
+    """
+    ds = prepare(w, scale, data, **params)
+    engine = engines.get(engine) if isinstance(engine, str) else engine
+    impl = w.implementation(engine)           # NotSupported before any connection is made
+    engine.start()
+    handles = engine.load(tables_of(w, ds))
+    t0 = time.perf_counter()
+    result = engine.collect(impl(handles))
+    seconds = time.perf_counter() - t0
+    checksum = compare.checksum(result)
+    checked = "unchecked: --no-check"
+    if check:
+        if input_rows(w, ds) <= REFERENCE_MAX_ROWS:
+            compare.compare(result, load_reference(w, ds), w.rules)
+            checked = "pandas reference"
+        elif (stored := stored_checksum(ds, w)) is not None:
+            if not compare.checksums_match(checksum, stored, w.rules):
+                raise compare.Mismatch(f"checksum {checksum} differs from the stored reference checksum {stored}")
+            checked = "stored checksum"
+        else:
+            checked = (f"unchecked: {input_rows(w, ds):,} input rows is past what the pandas reference is asked "
+                       "to do, and no reference checksum is stored for this data set")
+    return Outcome(w.name, engine.name, ds.name, seconds, len(result), checksum, checked,
+                   result if keep_result else None)
