@@ -19,7 +19,7 @@ else
 fi
 
 echo "== test suite"
-$PYTEST tests/unit tests/stack "$@"
+$PYTEST tests/unit tests/stack tests/workloads "$@"
 rc=$?
 
 if [ "$started" = 1 ]; then

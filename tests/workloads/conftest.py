@@ -21,10 +21,16 @@ def _client_environment(client_environment):
     """Engines reach the stack as a notebook kernel does."""
 
 
+@pytest.fixture(scope="session")
+def engine_needs(require):
+    """engine_needs("spark"): fail, naming the services, unless that engine's services are healthy."""
+    return lambda name: require(*NEEDS.get(name, ()))
+
+
 @pytest.fixture(scope="session", params=[pytest.param(name, marks=getattr(pytest.mark, name))
                                          for name in engines.ENGINES])
-def engine(request, require):
-    require(*NEEDS.get(request.param, ()))
+def engine(request, engine_needs):
+    engine_needs(request.param)
     engine = engines.get(request.param)
     engine.start()
     yield engine

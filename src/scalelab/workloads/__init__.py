@@ -12,7 +12,8 @@ from .base import Data, Suite, Workload, WorkloadError
 from .runner import Outcome, load_reference, prepare, run
 
 SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite)}
-WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values() for w in s.workloads.values()}
+WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values()
+                                   for w in sorted(s.workloads.values(), key=lambda w: (len(w.short), w.short))}
 
 __all__ = ["SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
            "run", "prepare", "load_reference"]
@@ -30,5 +31,5 @@ def select(pattern: str) -> list[Workload]:
     if pattern == "all":
         return list(WORKLOADS.values())
     if pattern in SUITES:
-        return list(SUITES[pattern].workloads.values())
+        return [w for w in WORKLOADS.values() if w.suite == pattern]
     return [get(pattern)]

@@ -1,0 +1,111 @@
+"""The workload registry and `scalelab run` / `scalelab workloads`, on the in-process engines."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scalelab import engines, workloads
+from scalelab.cli import app
+from scalelab.compare import Mismatch
+from scalelab.workloads import runner
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    runner._REFERENCES.clear()
+    return tmp_path / "data"
+
+
+def test_every_pair_is_implemented_or_declared_with_a_reason():
+    for w in workloads.WORKLOADS.values():
+        for engine in engines.ENGINES:
+            status = w.status(engine)
+            assert status == "yes" or status.startswith("no: ") and len(status) > 12, (w.name, engine, status)
+
+
+def test_names_are_listed_in_question_order():
+    names = list(workloads.WORKLOADS)
+    assert names[:10] == [f"groupby.q{i}" for i in range(1, 11)] and names[10:15] == [f"join.q{i}" for i in range(1, 6)]
+    assert [w.name for w in workloads.select("join")] == names[10:15]
+    with pytest.raises(workloads.WorkloadError, match="unknown workload 'groupby.q11'; choose one of: groupby.q1"):
+        workloads.get("groupby.q11")
+
+
+def test_a_declared_gap_raises_before_anything_runs(monkeypatch):
+    w = workloads.get("groupby.q1")
+    monkeypatch.setitem(w.unsupported, "duckdb", ("no reason at all, for this test", engines.NotSupported))
+    with pytest.raises(engines.NotSupported, match="groupby.q1 on duckdb: no reason at all"):
+        workloads.run(w, "duckdb", scale="tiny")
+    assert w.status("duckdb").startswith("no: no reason")
+    with pytest.raises(workloads.WorkloadError, match="unknown engine 'flink'"):
+        w.cannot("flink", "not an engine here")
+
+
+def test_a_wrong_engine_answer_is_caught(monkeypatch):
+    w = workloads.get("groupby.q1")
+    monkeypatch.setattr(w, "sql", "SELECT id1, sum(v1) + 1 AS v1 FROM x GROUP BY id1")
+    with pytest.raises(Mismatch, match=r"missing \(by id1, v1\)"):
+        workloads.run(w, "duckdb", scale="tiny")
+
+
+def test_past_the_reference_limit_the_stored_checksum_checks(monkeypatch):
+    w = workloads.get("groupby.q2")
+    monkeypatch.setattr(runner, "REFERENCE_MAX_ROWS", 0)
+    first = workloads.run(w, "duckdb", scale="tiny")
+    assert first.checked.startswith("unchecked: 10,000 input rows")
+    monkeypatch.setattr(runner, "REFERENCE_MAX_ROWS", 10**9)
+    assert workloads.run(w, "polars", scale="tiny").checked == "pandas reference"     # stores the checksum
+    monkeypatch.setattr(runner, "REFERENCE_MAX_ROWS", 0)
+    assert workloads.run(w, "duckdb", scale="tiny").checked == "stored checksum"
+    monkeypatch.setattr(w, "sql", "SELECT id1, id2, sum(v1) AS v1 FROM x WHERE v1 > 1 GROUP BY id1, id2")
+    with pytest.raises(Mismatch, match="stored reference checksum"):
+        workloads.run(w, "duckdb", scale="tiny")
+
+
+def test_cli_run_checks_and_writes_the_result(tmp_path):
+    out = tmp_path / "q3.parquet"
+    result = CliRunner().invoke(app, ["run", "groupby.q3", "--engine", "duckdb", "--scale", "tiny", "-p", "K=10",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "groupby.q3 on duckdb (G1_1e4_1e1_0_0): 1,000 rows" in result.output
+    assert "checked against the pandas reference" in result.output and "checksum: {'rows': 1000" in result.output
+    assert len(pd.read_parquet(out)) == 1000
+
+
+def test_cli_run_on_a_data_set_folder(data_dir):
+    ds = workloads.prepare(workloads.get("join.q1"), "tiny")
+    result = CliRunner().invoke(app, ["run", "join.q1", "-e", "polars", "--data", str(ds.path)])
+    assert result.exit_code == 0 and "join.q1 on polars (J1_1e4_NA_0_0)" in result.output, result.output
+    wrong = CliRunner().invoke(app, ["run", "groupby.q1", "-e", "polars", "--data", str(ds.path)])
+    assert wrong.exit_code == 2 and "runs on a groupby data set" in wrong.output
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["run", "groupby.q99", "-e", "duckdb"], 2, "choose one of: groupby.q1"),
+    (["run", "groupby.q1", "-e", "flink"], 2, "choose one of: pandas, duckdb, polars, dask, spark, ray"),
+    (["run", "groupby.q1", "-e", "duckdb", "--scale", "huge"], 2, "unknown scale 'huge'"),
+    (["run", "groupby.q1", "-e", "duckdb", "--data", "/nonexistent"], 2, "not a data set"),
+    (["run", "groupby.q1", "-e", "duckdb", "--scale", "tiny", "--data", "/tmp"], 2, "not both"),
+    (["run", "groupby.q1", "-e", "duckdb", "-p", "colour=1"], 2, "not ['colour']"),
+])
+def test_cli_run_bad_input_gets_a_clear_error(args, code, words):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == code and words in " ".join(result.output.split()), result.output
+
+
+def test_cli_run_reports_a_wrong_answer_and_a_declared_gap(monkeypatch):
+    w = workloads.get("groupby.q1")
+    monkeypatch.setattr(w, "sql", "SELECT id1, sum(v1) AS v1 FROM x WHERE id1 <> 'id001' GROUP BY id1")
+    wrong = CliRunner().invoke(app, ["run", "groupby.q1", "-e", "duckdb"])
+    assert wrong.exit_code == 4 and "WRONG ANSWER" in wrong.output and "missing" in wrong.output
+    monkeypatch.setitem(w.unsupported, "polars", ("declared for this test", engines.NotSupported))
+    gap = CliRunner().invoke(app, ["run", "groupby.q1", "-e", "polars"])
+    assert gap.exit_code == 3 and "declared for this test" in gap.output
+
+
+def test_cli_workloads_lists_the_matrix():
+    result = CliRunner().invoke(app, ["workloads"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in ("groupby.q1", "groupby.q10", "join.q5", "pandas", "spark", "ray"):
+        assert name in result.output
