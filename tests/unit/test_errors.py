@@ -85,5 +85,9 @@ def test_a_service_that_dies_while_starting_fails_up_with_its_log(isolated_env, 
         assert result.exit_code == 1
         assert "dask-worker-1 exited while starting" in result.output
         assert "lots" in result.output  # dask's own complaint about the memory limit, from the log
+        # Started once more (a crash under load deserves a second chance), then reported.
+        assert result.output.count("exited while starting; starting it again") == 1
+        log = (Config.load().log_dir / "dask-worker-1.log").read_text()
+        assert log.count("scalelab: starting dask-worker-1") == 2
     finally:
         local.down(Config.load())

@@ -236,7 +236,18 @@ def up(cfg: Config, names: list[str] | None = None, on_event=None) -> list[Servi
 
     def wait(svc: Service) -> ServiceState:
         try:
-            detail = wait_healthy(cfg, svc, timeout)
+            try:
+                detail = wait_healthy(cfg, svc, timeout)
+            except StackError:
+                # One more start for a service that died while starting (Ray's head gives
+                # up when two cores are busy): a second failure is reported as it is.
+                if svc not in to_start or _alive(_record(cfg, svc)):
+                    raise
+                if on_event:
+                    on_event(svc, "exited while starting; starting it again")
+                stop(cfg, svc)
+                start(cfg, svc)
+                detail = wait_healthy(cfg, svc, timeout)
             state = ServiceState(svc, _record(cfg, svc)["pid"], True, True, detail)
         except StackError as exc:
             errors.append(str(exc))

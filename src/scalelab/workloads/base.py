@@ -74,6 +74,11 @@ class Workload:
             return f
         return register
 
+    def sql_on(self, engine: str, text: str) -> Workload:
+        """SQL for one engine where the dialects part (the shared `sql` serves the rest)."""
+        self._set(engine, lambda t, text=text: _SqlCall(text))
+        return self
+
     def cannot(self, engine: str, reason: str, raises: type[Exception] = NotSupported) -> Workload:
         """Declare that an engine does not do this workload, and why (ibis' `notimpl`)."""
         if engine not in ENGINES:
@@ -102,7 +107,8 @@ class Workload:
             reason, exc = self.unsupported[engine.name]
             raise exc(f"{self.name} on {engine.name}: {reason}")
         if engine.name in self.impls:
-            return self.impls[engine.name]
+            impl = self.impls[engine.name]
+            return lambda t: _run_sql_call(engine, impl(t), t)
         if self.sql is not None and engine.sql:
             return lambda t: engine.run_sql(self.sql, t)
         raise WorkloadError(f"{self.name} has no implementation for {engine.name} and no declared reason")
@@ -110,6 +116,15 @@ class Workload:
     def run(self, engine: Engine, handles: dict[str, Any]) -> pd.DataFrame:
         """Compute the answer on `engine` and materialise all of it."""
         return engine.collect(self.implementation(engine)(handles))
+
+
+@dataclass(frozen=True)
+class _SqlCall:
+    text: str
+
+
+def _run_sql_call(engine: Engine, result: Any, handles: dict[str, Any]) -> Any:
+    return engine.run_sql(result.text, handles) if isinstance(result, _SqlCall) else result
 
 
 @dataclass
