@@ -1,5 +1,10 @@
 """Time series on the `trips` table.
 
+rolling: pickups per zone and day (days with pickups only) and, for each, the mean
+over the days with pickups among the last seven calendar days: a time-based window
+(pandas `rolling("7D")`, SQL `RANGE BETWEEN INTERVAL 6 DAYS PRECEDING`), not the last
+seven rows.
+
 hourly: trips, mean fare and revenue for every hour from the first pickup's hour to
 the last's, as pandas' `resample("1h")` gives them: an hour with no trips is a row
 with 0 trips, 0 revenue and a null mean (a gap in a series is a fact, not a missing
@@ -84,3 +89,67 @@ def _(t):
     full = pd.date_range(series.index.min(), series.index.max(), freq="1h", name="hour")
     out = series.reindex(full)
     return out.assign(trips=out["trips"].fillna(0).astype("int64"), revenue=out["revenue"].fillna(0.0)).reset_index()
+
+
+# -- rolling: a per-zone, time-based window --------------------------------------------------
+rolling = suite.add(
+    "rolling", "daily pickups per zone with their 7-day rolling mean (over calendar days with pickups)",
+    sql="""
+WITH daily AS (
+    SELECT pickup_zone, date_trunc('day', pickup_at) AS day, count(*) AS trips FROM trips GROUP BY 1, 2
+)
+SELECT pickup_zone, day, trips,
+       avg(trips) OVER (PARTITION BY pickup_zone ORDER BY day
+                        RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW) AS trips_7d_mean
+FROM daily
+""",
+    rules=Rules(note="a time-based window: the days with pickups in (day - 7 days, day]"))
+
+
+def _daily(trips: pd.DataFrame) -> pd.DataFrame:
+    return (trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"])
+            .size().rename("trips").reset_index())
+
+
+def _rolling_mean(daily: pd.DataFrame) -> pd.DataFrame:
+    """For a table of whole zones: each day's trips and their mean over the last 7 calendar days."""
+    daily = daily.sort_values(["pickup_zone", "day"], ignore_index=True)
+    mean = daily.groupby("pickup_zone").rolling("7D", on="day")["trips"].mean()
+    return daily.assign(trips_7d_mean=mean.to_numpy())
+
+
+@rolling.reference
+def rolling_pandas(t):
+    return _rolling_mean(_daily(t["trips"]))
+
+
+@rolling.on("dask")
+def _(t):
+    # Count per zone and day in parallel, then shuffle so each zone sits in one
+    # partition and run the pandas window on each.
+    trips = t["trips"][["pickup_zone", "pickup_at"]]
+    daily = trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"]).size() \
+        .rename("trips").reset_index()
+    meta = daily._meta.assign(trips_7d_mean=pd.Series(dtype="float64"))
+    return daily.shuffle(on="pickup_zone").map_partitions(_rolling_mean, meta=meta)
+
+
+@rolling.on("polars")
+def _(t):
+    import polars as pl
+
+    daily = (t["trips"].group_by("pickup_zone", pl.col("pickup_at").dt.truncate("1d").alias("day"))
+             .agg(pl.len().alias("trips")).sort("pickup_zone", "day"))
+    return daily.with_columns(pl.col("trips").rolling_mean_by("day", window_size="7d").over("pickup_zone")
+                              .alias("trips_7d_mean"))
+
+
+@rolling.on("ray")
+def _(t):
+    from ray.data.aggregate import Count
+
+    daily = (t["trips"].select_columns(["pickup_zone", "pickup_at"])
+             .map_batches(lambda b: pd.DataFrame({"pickup_zone": b["pickup_zone"],
+                                                  "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
+             .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
+    return daily.groupby("pickup_zone").map_groups(_rolling_mean, batch_format="pandas")
