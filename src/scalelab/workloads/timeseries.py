@@ -153,3 +153,61 @@ def _(t):
                                                   "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
              .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
     return daily.groupby("pickup_zone").map_groups(_rolling_mean, batch_format="pandas")
+
+
+# -- lag: the previous row of each zone's series ----------------------------------------------
+lag = suite.add(
+    "lag", "daily pickups per zone with the previous day-with-pickups' count and the change",
+    sql="""
+WITH daily AS (
+    SELECT pickup_zone, date_trunc('day', pickup_at) AS day, count(*) AS trips FROM trips GROUP BY 1, 2
+)
+SELECT pickup_zone, day, trips,
+       lag(trips) OVER (PARTITION BY pickup_zone ORDER BY day) AS trips_prev,
+       trips - lag(trips) OVER (PARTITION BY pickup_zone ORDER BY day) AS trips_change
+FROM daily
+""",
+    rules=Rules(note="lag by row: the previous day with pickups, null for a zone's first day"))
+
+
+def _lagged(daily: pd.DataFrame) -> pd.DataFrame:
+    """For a table of whole zones: each day's trips next to the zone's previous row."""
+    daily = daily.sort_values(["pickup_zone", "day"], ignore_index=True)
+    prev = daily.groupby("pickup_zone")["trips"].shift(1)
+    return daily.assign(trips_prev=prev, trips_change=daily["trips"] - prev)
+
+
+@lag.reference
+def _(t):
+    return _lagged(_daily(t["trips"]))
+
+
+@lag.on("dask")
+def _(t):
+    trips = t["trips"][["pickup_zone", "pickup_at"]]
+    daily = trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"]).size() \
+        .rename("trips").reset_index()
+    meta = daily._meta.assign(trips_prev=pd.Series(dtype="float64"), trips_change=pd.Series(dtype="float64"))
+    return daily.shuffle(on="pickup_zone").map_partitions(_lagged, meta=meta)
+
+
+@lag.on("polars")
+def _(t):
+    import polars as pl
+
+    daily = (t["trips"].group_by("pickup_zone", pl.col("pickup_at").dt.truncate("1d").alias("day"))
+             .agg(pl.len().cast(pl.Int64).alias("trips")).sort("pickup_zone", "day"))
+    # (pl.len() is an unsigned UInt32: without the cast a fall in pickups wraps around to 4e9.)
+    prev = pl.col("trips").shift(1).over("pickup_zone")
+    return daily.with_columns(prev.alias("trips_prev"), (pl.col("trips") - prev).alias("trips_change"))
+
+
+@lag.on("ray")
+def _(t):
+    from ray.data.aggregate import Count
+
+    daily = (t["trips"].select_columns(["pickup_zone", "pickup_at"])
+             .map_batches(lambda b: pd.DataFrame({"pickup_zone": b["pickup_zone"],
+                                                  "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
+             .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
+    return daily.groupby("pickup_zone").map_groups(_lagged, batch_format="pandas")
