@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -65,5 +64,4 @@ class DaskEngine(Engine):
         import distributed
 
         return {**super().versions(), "dask": dask.__version__, "distributed": distributed.__version__,
-                "workers": str(len(self.client.scheduler_info()["workers"])) if self.client else "?",
-                "python_client": platform.python_version()}
+                "workers": str(len(self.client.scheduler_info()["workers"])) if self.client else "?"}

@@ -32,10 +32,8 @@ class Outcome:
     result: pd.DataFrame | None = field(default=None, repr=False)
 
     def summary(self) -> str:
-        return (f"{self.workload} on {self.engine} ({self.dataset}): {self.rows:,} rows in {self.seconds:.3f} s, "
-                f"checked against the {self.checked}" if not self.checked.startswith("unchecked") else
-                f"{self.workload} on {self.engine} ({self.dataset}): {self.rows:,} rows in {self.seconds:.3f} s, "
-                f"{self.checked}")
+        checked = self.checked if self.checked.startswith("unchecked") else f"checked against the {self.checked}"
+        return f"{self.workload} on {self.engine} ({self.dataset}): {self.rows:,} rows in {self.seconds:.3f} s, {checked}"
 
 
 def prepare(w: Workload, scale: str | None = None, data: Path | str | None = None, **params) -> Dataset:

@@ -91,24 +91,66 @@ def _(t):
     return out.assign(trips=out["trips"].fillna(0).astype("int64"), revenue=out["revenue"].fillna(0.0)).reset_index()
 
 
-# -- rolling: a per-zone, time-based window --------------------------------------------------
-rolling = suite.add(
-    "rolling", "daily pickups per zone with their 7-day rolling mean (over calendar days with pickups)",
-    sql="""
+# -- per-zone daily series: rolling and lag share the daily counts and the way each
+# -- engine runs a per-zone pandas step ---------------------------------------------------------
+DAILY_CTE = """
 WITH daily AS (
     SELECT pickup_zone, date_trunc('day', pickup_at) AS day, count(*) AS trips FROM trips GROUP BY 1, 2
 )
+"""
+
+
+def _daily(trips):
+    """Pickups per zone and day (pandas and Dask alike)."""
+    trips = trips[["pickup_zone", "pickup_at"]]
+    return (trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"])
+            .size().rename("trips").reset_index())
+
+
+def _daily_polars(trips):
+    import polars as pl
+
+    # (pl.len() is an unsigned UInt32: without the cast a fall in pickups wraps around to 4e9.)
+    return (trips.group_by("pickup_zone", pl.col("pickup_at").dt.truncate("1d").alias("day"))
+            .agg(pl.len().cast(pl.Int64).alias("trips")).sort("pickup_zone", "day"))
+
+
+def _register_per_zone(q, per_zone, new_columns: tuple[str, ...]) -> None:
+    """pandas, Dask and Ray run the same pandas step on whole zones of the daily series."""
+
+    @q.reference
+    def _(t):
+        return per_zone(_daily(t["trips"]))
+
+    @q.on("dask")
+    def _(t):
+        # Count per zone and day in parallel, then shuffle so each zone sits in one
+        # partition and run the pandas step on each.
+        daily = _daily(t["trips"])
+        meta = daily._meta.assign(**{c: pd.Series(dtype="float64") for c in new_columns})
+        return daily.shuffle(on="pickup_zone").map_partitions(per_zone, meta=meta)
+
+    @q.on("ray")
+    def _(t):
+        from ray.data.aggregate import Count
+
+        daily = (t["trips"].select_columns(["pickup_zone", "pickup_at"])
+                 .map_batches(lambda b: pd.DataFrame({"pickup_zone": b["pickup_zone"],
+                                                      "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
+                 .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
+        return daily.groupby("pickup_zone").map_groups(per_zone, batch_format="pandas")
+
+
+# -- rolling: a per-zone, time-based window --------------------------------------------------
+rolling = suite.add(
+    "rolling", "daily pickups per zone with their 7-day rolling mean (over calendar days with pickups)",
+    sql=DAILY_CTE + """
 SELECT pickup_zone, day, trips,
        avg(trips) OVER (PARTITION BY pickup_zone ORDER BY day
                         RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW) AS trips_7d_mean
 FROM daily
 """,
     rules=Rules(note="a time-based window: the days with pickups in (day - 7 days, day]"))
-
-
-def _daily(trips: pd.DataFrame) -> pd.DataFrame:
-    return (trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"])
-            .size().rename("trips").reset_index())
 
 
 def _rolling_mean(daily: pd.DataFrame) -> pd.DataFrame:
@@ -118,50 +160,21 @@ def _rolling_mean(daily: pd.DataFrame) -> pd.DataFrame:
     return daily.assign(trips_7d_mean=mean.to_numpy())
 
 
-@rolling.reference
-def rolling_pandas(t):
-    return _rolling_mean(_daily(t["trips"]))
-
-
-@rolling.on("dask")
-def _(t):
-    # Count per zone and day in parallel, then shuffle so each zone sits in one
-    # partition and run the pandas window on each.
-    trips = t["trips"][["pickup_zone", "pickup_at"]]
-    daily = trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"]).size() \
-        .rename("trips").reset_index()
-    meta = daily._meta.assign(trips_7d_mean=pd.Series(dtype="float64"))
-    return daily.shuffle(on="pickup_zone").map_partitions(_rolling_mean, meta=meta)
+_register_per_zone(rolling, _rolling_mean, ("trips_7d_mean",))
 
 
 @rolling.on("polars")
 def _(t):
     import polars as pl
 
-    daily = (t["trips"].group_by("pickup_zone", pl.col("pickup_at").dt.truncate("1d").alias("day"))
-             .agg(pl.len().alias("trips")).sort("pickup_zone", "day"))
-    return daily.with_columns(pl.col("trips").rolling_mean_by("day", window_size="7d").over("pickup_zone")
-                              .alias("trips_7d_mean"))
-
-
-@rolling.on("ray")
-def _(t):
-    from ray.data.aggregate import Count
-
-    daily = (t["trips"].select_columns(["pickup_zone", "pickup_at"])
-             .map_batches(lambda b: pd.DataFrame({"pickup_zone": b["pickup_zone"],
-                                                  "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
-             .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
-    return daily.groupby("pickup_zone").map_groups(_rolling_mean, batch_format="pandas")
+    return _daily_polars(t["trips"]).with_columns(
+        pl.col("trips").rolling_mean_by("day", window_size="7d").over("pickup_zone").alias("trips_7d_mean"))
 
 
 # -- lag: the previous row of each zone's series ----------------------------------------------
 lag = suite.add(
     "lag", "daily pickups per zone with the previous day-with-pickups' count and the change",
-    sql="""
-WITH daily AS (
-    SELECT pickup_zone, date_trunc('day', pickup_at) AS day, count(*) AS trips FROM trips GROUP BY 1, 2
-)
+    sql=DAILY_CTE + """
 SELECT pickup_zone, day, trips,
        lag(trips) OVER (PARTITION BY pickup_zone ORDER BY day) AS trips_prev,
        trips - lag(trips) OVER (PARTITION BY pickup_zone ORDER BY day) AS trips_change
@@ -177,37 +190,13 @@ def _lagged(daily: pd.DataFrame) -> pd.DataFrame:
     return daily.assign(trips_prev=prev, trips_change=daily["trips"] - prev)
 
 
-@lag.reference
-def _(t):
-    return _lagged(_daily(t["trips"]))
-
-
-@lag.on("dask")
-def _(t):
-    trips = t["trips"][["pickup_zone", "pickup_at"]]
-    daily = trips.assign(day=trips["pickup_at"].dt.floor("D")).groupby(["pickup_zone", "day"]).size() \
-        .rename("trips").reset_index()
-    meta = daily._meta.assign(trips_prev=pd.Series(dtype="float64"), trips_change=pd.Series(dtype="float64"))
-    return daily.shuffle(on="pickup_zone").map_partitions(_lagged, meta=meta)
+_register_per_zone(lag, _lagged, ("trips_prev", "trips_change"))
 
 
 @lag.on("polars")
 def _(t):
     import polars as pl
 
-    daily = (t["trips"].group_by("pickup_zone", pl.col("pickup_at").dt.truncate("1d").alias("day"))
-             .agg(pl.len().cast(pl.Int64).alias("trips")).sort("pickup_zone", "day"))
-    # (pl.len() is an unsigned UInt32: without the cast a fall in pickups wraps around to 4e9.)
     prev = pl.col("trips").shift(1).over("pickup_zone")
-    return daily.with_columns(prev.alias("trips_prev"), (pl.col("trips") - prev).alias("trips_change"))
-
-
-@lag.on("ray")
-def _(t):
-    from ray.data.aggregate import Count
-
-    daily = (t["trips"].select_columns(["pickup_zone", "pickup_at"])
-             .map_batches(lambda b: pd.DataFrame({"pickup_zone": b["pickup_zone"],
-                                                  "day": b["pickup_at"].dt.floor("D")}), batch_format="pandas")
-             .groupby(["pickup_zone", "day"]).aggregate(Count(alias_name="trips")))
-    return daily.groupby("pickup_zone").map_groups(_lagged, batch_format="pandas")
+    return _daily_polars(t["trips"]).with_columns(prev.alias("trips_prev"),
+                                                  (pl.col("trips") - prev).alias("trips_change"))
