@@ -206,6 +206,14 @@ def test_events_are_mostly_in_order_with_the_requested_late_share(root):
     assert (ev.session_id // 10**7 == ev.user_id).all()
 
 
+def test_every_parameter_that_changes_the_data_is_in_its_name():
+    from scalelab.datasets import events
+
+    gen = events.Events()
+    assert gen.spec(10_000).name == "E1_1e4_1e2_5"              # the default rate stays out of the name
+    assert gen.spec(10_000, rate=1).name == "E1_1e4_1e2_5_r1"   # (it once overwrote the default's folder)
+
+
 def test_sorted_join_tables_are_sorted_on_their_keys(root):
     ds = datasets.generate("join", rows=20_000, sort=1, root=root)
     for table, keys in (("x", ["id1", "id2", "id3"]), ("medium", ["id1", "id2"]), ("big", ["id1", "id2", "id3"])):

@@ -13,10 +13,12 @@ from scalelab import workloads
 # Data each suite runs on in the tests. K=10 gives the groupby questions groups of
 # several rows at 1e4 rows (q9's correlations need them); nas=5 puts nulls in keys
 # and values, where the engines' null rules differ.
-VARIANTS = {"groupby": [{"K": 10}, {"K": 10, "nas": 5}], "join": [{}, {"nas": 5}], "timeseries": [{"days": 14}]}
+# Keyed by data generator.
+VARIANTS = {"groupby": [{"K": 10}, {"K": 10, "nas": 5}], "join": [{}, {"nas": 5}], "trips": [{"days": 14}],
+            "events": [{}], "tabular": [{}]}
 
 CASES = [pytest.param(w, params, id=f"{w.name}-" + ("-".join(f"{k}{v}" for k, v in params.items()) or "default"))
-         for w in workloads.WORKLOADS.values() for params in VARIANTS[w.suite]]
+         for w in workloads.WORKLOADS.values() for params in VARIANTS[w.data.generator]]
 
 
 @pytest.mark.parametrize("workload, params", CASES)

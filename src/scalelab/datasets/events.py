@@ -8,7 +8,7 @@ with probability late/100 an event is minutes old instead (1-30 min: late, behin
 reasonable watermark). `is_late` marks those, as ground truth for the labs.
 Users are Zipf-distributed (a few very active); a session is a user's 30-minute
 window; `search` events have no item or price, `view`, `cart`, `purchase` do.
-Named E1_<N>_<users>_<late>.
+Named E1_<N>_<users>_<late>, with `_r<rate>` appended when the rate is not 100.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ N_ITEMS = 1000
 SESSION_MS = 30 * 60 * 1000
 OUT_OF_ORDER = 0.10
 MAX_LATE_MS = 30 * 60 * 1000
+DEFAULT_RATE = 100               # events per second
 
 
 class Events(Generator):
@@ -32,7 +33,7 @@ class Events(Generator):
     description = "clickstream: users, sessions, event types, items, prices; late and out-of-order events"
     bytes_per_row = 30.0
 
-    def spec(self, rows: int, users: int = 0, late: int = 5, rate: int = 100, **extra) -> Spec:
+    def spec(self, rows: int, users: int = 0, late: int = 5, rate: int = DEFAULT_RATE, **extra) -> Spec:
         check_no_extra(self.name, ", users, late and rate", extra)
         check_min_rows(self.name, rows)
         users = users or max(10, rows // 100)
@@ -41,7 +42,10 @@ class Events(Generator):
         check_percent("late", late)
         if rate < 1:
             raise DatasetError(f"rate={rate} events per second must be at least 1")
-        return Spec(self.name, f"E1_{pretty_sci(rows)}_{pretty_sci(users)}_{late}",
+        # A rate other than the default is part of the name: data are named by every
+        # parameter that changes them, so two data sets never share a folder.
+        suffix = "" if rate == DEFAULT_RATE else f"_r{rate}"
+        return Spec(self.name, f"E1_{pretty_sci(rows)}_{pretty_sci(users)}_{late}{suffix}",
                     {"N": rows, "users": users, "late": late, "rate": rate})
 
     def tables(self, spec: Spec) -> list[Table]:

@@ -254,6 +254,11 @@ def dirty_rows(n: int) -> int:
 # -- the known cleaning (the pandas reference of the data-cleaning workload) -----------
 def clean(dirty):
     """The documented cleaning, in pandas: `dirty` back to `data`, ordered by id."""
+    return normalise(dirty).drop_duplicates().sort_values("id", ignore_index=True)
+
+
+def normalise(dirty):
+    """Every value of `dirty` in its clean form, row by row (duplicates still in: drop them after this)."""
     import pandas as pd
 
     df = dirty.copy()
@@ -273,7 +278,7 @@ def clean(dirty):
     df["signup_date"] = date.dt.date.astype("object").where(date.notna(), None)
     truthy = {t: 1 for t in LABEL_TOKENS[1]} | {t: 0 for t in LABEL_TOKENS[0]}
     df["churn"] = text["churn"].map(truthy).astype("int8")
-    return df.drop_duplicates().sort_values("id", ignore_index=True)
+    return df
 
 
 def bayes_accuracy(ds) -> float:

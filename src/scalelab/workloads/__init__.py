@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from . import groupby, join, timeseries
+from . import cleaning, groupby, join, timeseries
 from .base import Data, Suite, Workload, WorkloadError
 from .runner import Outcome, load_reference, prepare, run
 
-SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite)}
+SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite)}
 WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values()
                                    for w in sorted(s.workloads.values(), key=lambda w: (len(w.short), w.short))}
 

@@ -52,7 +52,7 @@ class Workload:
     sql: str | None = None
     impls: dict[str, Impl] = field(default_factory=dict)
     unsupported: dict[str, tuple[str, type[Exception]]] = field(default_factory=dict)
-    reference_max_rows: int = 20_000_000     # beyond this, check against a stored checksum
+    inputs: Callable[[Any], dict[str, Any]] | None = None   # extra driver-side inputs (a fitted model)
 
     @property
     def name(self) -> str:
@@ -136,7 +136,22 @@ class Suite:
     workloads: dict[str, Workload] = field(default_factory=dict)
 
     def add(self, short: str, question: str, *, sql: str | None = None, rules: Rules | None = None,
-            tables: tuple[str, ...] | None = None) -> Workload:
-        w = Workload(self.name, short, question, self.data, tables or self.tables, rules or Rules(), sql)
+            tables: tuple[str, ...] | None = None, data: Data | None = None,
+            inputs: Callable[[Any], dict[str, Any]] | None = None) -> Workload:
+        """A workload on the suite's data set (or its own `data`).
+
+        `inputs(dataset)` makes what a workload needs besides tables, on the driver and
+        untimed (a model fitted on the training split, for inference); they join the
+        engine's table handles under their names.
+        """
+        w = Workload(self.name, short, question, data or self.data, self.tables if tables is None else tables,
+                     rules or Rules(), sql, inputs=inputs)
         self.workloads[short] = w
         return w
+
+
+def ray_partitions() -> int:
+    """One partition per CPU of the Ray cluster (as the engine sets its hash shuffles)."""
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..compare import Rules
-from .base import Data, Suite
+from .base import Data, Suite, ray_partitions
 
 suite = Suite("timeseries", Data("trips", {"days": 365}), ("trips",), "time series on the trips table")
 
@@ -200,3 +200,78 @@ def _(t):
     prev = pl.col("trips").shift(1).over("pickup_zone")
     return _daily_polars(t["trips"]).with_columns(prev.alias("trips_prev"),
                                                   (pl.col("trips") - prev).alias("trips_change"))
+
+
+# -- sessions: gap-based sessionisation of the clickstream ---------------------------------
+SESSION_GAP = pd.Timedelta(minutes=30)
+
+sessions = suite.add(
+    "sessions", "sessions per user (a new one after 30 minutes without events): span, events, purchases, revenue",
+    # One event a second: at `tiny` three hours of a hundred users, so that gaps happen.
+    data=Data("events", {"rate": 1}), tables=("events",),
+    sql="""
+WITH marked AS (
+    SELECT user_id, event_id, event_time, event_type, price,
+           CASE WHEN lag(event_time) OVER w IS NULL
+                  OR event_time - lag(event_time) OVER w > INTERVAL 30 MINUTES THEN 1 ELSE 0 END AS starts
+    FROM events
+    WINDOW w AS (PARTITION BY user_id ORDER BY event_time, event_id)
+), numbered AS (
+    SELECT *, sum(starts) OVER (PARTITION BY user_id ORDER BY event_time, event_id
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+    FROM marked
+)
+SELECT user_id, session, min(event_time) AS started_at, max(event_time) AS ended_at, count(*) AS events,
+       sum(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+       coalesce(sum(CASE WHEN event_type = 'purchase' THEN price END), 0) AS revenue
+FROM numbered GROUP BY user_id, session
+""",
+    rules=Rules(note="by event time, not arrival: a late event joins the session it happened in; "
+                     "sessions are numbered from 1 per user"))
+
+
+def _sessions(events: pd.DataFrame) -> pd.DataFrame:
+    """For a table of whole users: one row per session (the reference, and the per-user step on Dask and Ray)."""
+    ev = events[["user_id", "event_id", "event_time", "event_type", "price"]].sort_values(
+        ["user_id", "event_time", "event_id"], ignore_index=True)
+    gap = ev.groupby("user_id")["event_time"].diff()
+    starts = (gap.isna() | (gap > SESSION_GAP)).astype("int64")
+    purchase = ev["event_type"].eq("purchase").fillna(False).astype(bool)
+    ev = ev.assign(session=starts.groupby(ev["user_id"]).cumsum(), purchase=purchase.astype("int64"),
+                   spent=ev["price"].where(purchase, 0.0))
+    return (ev.groupby(["user_id", "session"], as_index=False)
+            .agg(started_at=("event_time", "min"), ended_at=("event_time", "max"), events=("event_id", "size"),
+                 purchases=("purchase", "sum"), revenue=("spent", "sum")))
+
+
+@sessions.reference
+def _(t):
+    return _sessions(t["events"])
+
+
+@sessions.on("dask")
+def _(t):
+    # A session never spans users: shuffle so each user sits in one partition, then sessionise each.
+    return t["events"].shuffle(on="user_id").map_partitions(_sessions)
+
+
+@sessions.on("ray")
+def _(t):
+    # As on Dask: hash-shuffle so each user sits in one block, then sessionise whole blocks.
+    return (t["events"].repartition(ray_partitions(), keys=["user_id"])
+            .map_batches(_sessions, batch_size=None, batch_format="pandas"))
+
+
+@sessions.on("polars")
+def _(t):
+    import polars as pl
+
+    gap = pl.col("event_time").diff().over("user_id")
+    starts = (gap.is_null() | (gap > pl.duration(minutes=30))).cast(pl.Int64)
+    purchase = pl.col("event_type") == "purchase"
+    return (t["events"].sort("user_id", "event_time", "event_id")
+            .with_columns(starts.cum_sum().over("user_id").alias("session"))
+            .group_by("user_id", "session")
+            .agg(pl.col("event_time").min().alias("started_at"), pl.col("event_time").max().alias("ended_at"),
+                 pl.len().cast(pl.Int64).alias("events"), purchase.sum().cast(pl.Int64).alias("purchases"),
+                 pl.col("price").filter(purchase).sum().alias("revenue")))
