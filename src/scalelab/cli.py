@@ -327,23 +327,24 @@ def list_workloads() -> None:
     from .engines import ENGINES
 
     table = Table(title="workloads (yes: runs and is checked against pandas; no: declared, with the reason)")
-    table.add_column("workload")
-    table.add_column("question")
+    table.add_column("workload", no_wrap=True)
     for name in ENGINES:
-        table.add_column(name)
-    notes = []
+        table.add_column(name, no_wrap=True, min_width=max(len(name), 6))
+    table.add_column("question", no_wrap=True, overflow="ellipsis")
+    reasons: dict[str, list[str]] = {}          # one note per distinct reason, naming its pairs
     for w in workloads.WORKLOADS.values():
         cells = []
         for engine in ENGINES:
             status = w.status(engine)
             if status.startswith("no: "):
-                notes.append(f"{w.name} on {engine}: {status[4:]}")
-                status = f"no ({len(notes)})"
+                pairs = reasons.setdefault(status[4:], [])
+                pairs.append(f"{w.name} on {engine}")
+                status = f"no ({list(reasons).index(status[4:]) + 1})"
             cells.append(status)
-        table.add_row(w.name, w.question, *cells)
+        table.add_row(w.name, *cells, w.question)
     console.print(table)
-    for i, note in enumerate(notes, 1):
-        console.print(f"({i}) {note}")
+    for i, (reason, pairs) in enumerate(reasons.items(), 1):
+        console.print(f"({i}) {', '.join(pairs)}: {reason}")
 
 
 @app.command(name="run")

@@ -6,6 +6,8 @@ A pair the registry declares unsupported must raise the declared error (ibis'
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from scalelab import workloads
@@ -25,7 +27,7 @@ CASES = [pytest.param(w, params, id=f"{w.name}-" + ("-".join(f"{k}{v}" for k, v 
 def test_workload_gives_the_reference_answer(engine, workload, params):
     if engine.name in workload.unsupported:
         reason, raises = workload.unsupported[engine.name]
-        with pytest.raises(raises, match=reason[:40]):
+        with pytest.raises(raises, match=re.escape(reason)):
             workloads.run(workload, engine, scale="tiny", **params)
         return
     outcome = workloads.run(workload, engine, scale="tiny", **params)

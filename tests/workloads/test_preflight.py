@@ -56,3 +56,24 @@ def test_matching_versions_pass(name, engine_needs):
         assert engine.started and engine.versions()["python"]
     finally:
         engine.stop()
+
+
+@pytest.mark.dask
+def test_dask_refuses_a_cluster_that_loaded_other_scalelab_code(engine_needs, monkeypatch):
+    # Dask sends the workloads' functions by name: a worker holding an older copy of the
+    # package would run other code. The digest of the code each side loaded must agree.
+    from scalelab import workloads
+
+    engine_needs("dask")
+    engine = engines.get("dask").start()
+    try:
+        def load_scalelab():
+            import scalelab.workloads  # noqa: F401
+        engine.client.run(load_scalelab)
+        engine.client.run_on_scheduler(load_scalelab)
+        engine.stop()
+        monkeypatch.setattr(workloads, "CODE_DIGEST", "0" * 16)   # this client's code changed since
+        with pytest.raises(engines.VersionMismatch, match="scalelab code loaded on the scheduler: this client 0{16}"):
+            engine.start()
+    finally:
+        engine.stop()

@@ -47,7 +47,32 @@ class DaskEngine(Engine):
             theirs = node["packages"]
             pairs.append((f"Python on the {role}", python_minor(mine["python"]), python_minor(theirs["python"])))
             pairs += [(f"{pkg} on the {role}", str(mine.get(pkg)), str(theirs.get(pkg))) for pkg in SHARED]
+        pairs += self._code_pairs()
         require_same("Dask", pairs, FIX)
+
+    def _code_pairs(self) -> list[tuple[str, str, str]]:
+        """The scalelab code each scheduler and worker has loaded, against the client's.
+
+        Dask pickles a task graph with the standard pickle first, so the workloads'
+        functions travel by name (cloudpickle's by-value registration only applies to
+        an object pickled on its own). A scheduler or worker that imported
+        scalelab before the package changed would then run, or fail to find, other
+        code than the client's; it is caught here instead of as a puzzling error.
+        """
+        from .. import workloads
+
+        def loaded_code_digest() -> str | None:
+            # Defined here so that it travels by value: a stale worker may lack any module-level name.
+            import sys
+
+            module = sys.modules.get("scalelab.workloads")
+            return None if module is None else getattr(module, "CODE_DIGEST", "older, without a digest")
+
+        mine = workloads.CODE_DIGEST
+        loaded = {"scheduler": self.client.run_on_scheduler(loaded_code_digest),
+                  **{f"worker {a}": d for a, d in self.client.run(loaded_code_digest).items()}}
+        return [(f"scalelab code loaded on the {role}", mine, digest)
+                for role, digest in loaded.items() if digest is not None]
 
     def load(self, tables: dict[str, Path]) -> dict[str, Any]:
         import dask.dataframe as dd
@@ -65,3 +90,4 @@ class DaskEngine(Engine):
 
         return {**super().versions(), "dask": dask.__version__, "distributed": distributed.__version__,
                 "workers": str(len(self.client.scheduler_info()["workers"])) if self.client else "?"}
+

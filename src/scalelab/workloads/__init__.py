@@ -7,15 +7,41 @@
 
 from __future__ import annotations
 
-from . import cleaning, groupby, join, timeseries
+import hashlib
+import re
+from pathlib import Path
+
+from . import cleaning, features, groupby, join, ml, timeseries
 from .base import Data, Suite, Workload, WorkloadError
 from .runner import Outcome, load_reference, prepare, run
 
-SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite)}
-WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values()
-                                   for w in sorted(s.workloads.values(), key=lambda w: (len(w.short), w.short))}
+SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite, features.suite, ml.suite)}
 
-__all__ = ["SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
+
+def _in_order(suite: Suite) -> list[Workload]:
+    """Numbered questions by number (q2 before q10), the others as defined."""
+    def key(item):
+        index, w = item
+        numbered = re.fullmatch(r"q(\d+)", w.short)
+        return int(numbered.group(1)) if numbered else index
+    return [w for _, w in sorted(enumerate(suite.workloads.values()), key=key)]
+
+
+WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values() for w in _in_order(s)}
+
+
+
+def _code_digest() -> str:
+    """A digest of the scalelab source as this process loads it (see engines.dask's pre-flight)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+CODE_DIGEST = _code_digest()
+
+__all__ = ["CODE_DIGEST", "SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
            "run", "prepare", "load_reference"]
 
 
