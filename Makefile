@@ -13,8 +13,10 @@ STAMP       := $(VENV)/.scalelab-lock
 # uv: the one on PATH, else a private copy installed by `make setup`.
 UV          := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
+# What `make bench` runs by default: sized to finish in under 15 minutes on 2 cores at `small`.
+BENCH_SUITE := groupby,join,timeseries
 
-.PHONY: help setup lock up down status logs doctor data test test-unit clean
+.PHONY: help setup lock up down status logs doctor data bench bench-report test test-unit clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +58,13 @@ doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
 data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tiny, small, medium, large)
 	@for args in groupby join trips events tabular "tabular -p dirty=1"; do \
 		$(SCALELAB) data generate $$args --scale $(or $(SCALE),small) || exit $$?; done
+
+bench: up ## Run the engines side by side, write results/ and a report: make bench SUITE=all SCALE=tiny,small
+	$(SCALELAB) bench --suite $(or $(SUITE),$(BENCH_SUITE)) --engines $(or $(ENGINES),all) \
+	  --scale $(or $(SCALE),small) --repeat $(or $(REPEAT),3)
+
+bench-report: $(STAMP) ## Render the report of the latest benchmark run again
+	$(SCALELAB) bench report
 
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit

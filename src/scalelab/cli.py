@@ -385,6 +385,96 @@ def run_workload(
     console.print(f"checksum: {outcome.checksum}")
 
 
+bench_app = typer.Typer(help="Run the engines side by side (`scalelab bench --suite groupby`); `bench report` "
+                             "renders the results.")
+app.add_typer(bench_app, name="bench")
+
+
+def _results_dir(cfg: Config) -> Path:
+    return cfg.results_dir
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench_run(
+        ctx: typer.Context,
+        suite: str = typer.Option("groupby", help="groupby, join, timeseries, cleaning, features, ml, a list or all."),
+        engines_: str = typer.Option("all", "--engines", help="all, or a list such as duckdb,spark."),
+        scale: str = typer.Option("small", help="A scale or a list (tiny,small,medium) for a scaling study."),
+        repeat: int = typer.Option(3, min=0, help="Warm runs after the cold one."),
+        timeout: float = typer.Option(600.0, min=1, help="Seconds one workload may run on one engine."),
+        cores: int = typer.Option(0, min=0, help="Cores for every engine (default: all of this machine's)."),
+        report: bool = typer.Option(True, help="Write the Markdown and HTML report at the end."),
+) -> None:
+    """Run the chosen workloads on every chosen engine; one row per (workload, engine, scale)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import bench, engines, workloads
+    from .bench import report as bench_report
+    from .datasets.base import SCALES
+
+    cfg = _config()
+    try:
+        suites = bench.parse_list(suite, list(workloads.SUITES), "suite")
+        chosen = bench.parse_list(engines_, list(engines.ENGINES), "engine")
+        scales = bench.parse_list(scale, list(SCALES), "scale")
+    except ValueError as exc:
+        raise _fail(exc, 2) from None
+    plan = bench.Plan(bench.select_workloads(suites), chosen, scales, repeat, timeout, cores or os.cpu_count() or 1)
+    console.print(f"bench: {len(plan.workloads)} workload(s) x {len(chosen)} engine(s) x {len(scales)} scale(s), "
+                  f"{repeat} warm run(s) each, {plan.cores} core(s), timeout {timeout:.0f} s")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("data sets and the memory floor", total=plan.units())
+
+        def advance(row: dict) -> None:
+            progress.update(task, advance=1, description=f"{row['workload']} on {row['engine']} ({row['scale']}): "
+                                                          f"{row['status']}")
+        try:
+            run_id, path, rows = bench.run(plan, _results_dir(cfg) / "bench", advance)
+        except (ValueError, workloads.WorkloadError) as exc:
+            raise _fail(exc, 2) from None
+    df = bench_report.load(_results_dir(cfg) / "bench", run_id)
+    for scale_ in scales:
+        table = Table(title=f"{scale_}: warm median (s), or why there is no time")
+        frame = bench_report.time_table(df, scale_)
+        table.add_column("workload", no_wrap=True)
+        for e in frame.columns:
+            table.add_column(e, justify="right")
+        for w in frame.index:
+            table.add_row(w, *frame.loc[w])
+        console.print(table)
+    console.print(f"results: {path}")
+    if report:
+        md, page = bench_report.write(df, _results_dir(cfg))
+        console.print(f"report: {md}\n        {page}")
+    bad = df[df["status"].isin(["wrong", "crashed", "error"])]
+    if not bad.empty:
+        err.print(f"[red]{len(bad)} run(s) wrong, crashed or failed[/]: see the report")
+        raise typer.Exit(1)
+
+
+@bench_app.command(name="report")
+def bench_report_cmd(
+        run: Optional[str] = typer.Option(None, help="A run id (default: the latest run)."),
+        all_runs: bool = typer.Option(False, "--all", help="Every run in results/bench (a scaling study over runs)."),
+) -> None:
+    """Render the Markdown summary and the HTML report of a benchmark run."""
+    from .bench import report as bench_report
+
+    cfg = _config()
+    try:
+        df = bench_report.load(_results_dir(cfg) / "bench", run, all_runs)
+    except FileNotFoundError as exc:
+        raise _fail(exc, 2) from None
+    md, page = bench_report.write(df, _results_dir(cfg))
+    console.print(md.read_text())
+    console.print(f"report: {md}\n        {page}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Interface every service listens on. Keep loopback unless you know who can reach you."),
     Setting("SCALELAB_STATE_DIR", "", "Where jars, logs, pids and service data live (default: .state)."),
     Setting("SCALELAB_DATA_DIR", "", "Where generated data sets live (default: datasets/)."),
+    Setting("SCALELAB_RESULTS_DIR", "", "Where benchmark results and reports go (default: results/)."),
     # Spark standalone
     Setting("SPARK_MASTER_PORT", "7077", "Spark master RPC port", "port"),
     Setting("SPARK_MASTER_WEBUI_PORT", "8080", "Spark master web UI", "port"),
@@ -129,6 +130,11 @@ class Config:
     def data_dir(self) -> Path:
         raw = self._values.get("SCALELAB_DATA_DIR") or ""
         return Path(raw).resolve() if raw else self.root / "datasets"
+
+    @property
+    def results_dir(self) -> Path:
+        raw = self._values.get("SCALELAB_RESULTS_DIR") or ""
+        return Path(raw).resolve() if raw else self.root / "results"
 
     @property
     def log_dir(self) -> Path:

@@ -81,6 +81,12 @@ def session_processes(sid: int) -> list[psutil.Process]:
     return found
 
 
+def running_sessions(cfg: Config, prefixes: tuple[str, ...]) -> list[int]:
+    """Session ids of the running services whose names start with one of `prefixes`."""
+    return [rec["sid"] for svc in services(cfg) if svc.name.startswith(prefixes)
+            if _alive(rec := _record(cfg, svc))]
+
+
 def stack_processes(cfg: Config) -> list[psutil.Process]:
     procs = []
     for svc in services(cfg):

@@ -1,0 +1,12 @@
+"""Benchmarks: every engine side by side, the answer checked, the numbers explained.
+
+    from scalelab import bench
+    plan = bench.Plan(workloads=bench.select_workloads(["groupby"]), engines=["duckdb", "spark"], scales=["small"])
+    run_id, path, rows = bench.run(plan, Path("results/bench"))
+    bench.report.write(bench.report.load(Path("results/bench"), run_id), Path("results"))
+"""
+
+from . import report
+from .harness import FAIRNESS, Plan, parse_list, run, select_workloads
+
+__all__ = ["FAIRNESS", "Plan", "parse_list", "report", "run", "select_workloads"]

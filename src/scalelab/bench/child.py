@@ -1,0 +1,136 @@
+"""The worker side of a benchmark: one engine, one process, its workloads one after another.
+
+    python -m scalelab.bench.child SPEC.json
+
+The harness starts one such process per (engine, scale), so that an engine's
+threads, memory and crashes stay its own, and a run that hangs can be killed and
+recorded as timed out without losing the others. Each finished workload is written
+to stdout as one JSON line ("row"); "start" lines say which workload is running, so
+the harness knows what a timeout or a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+
+
+def _emit(kind: str, **payload) -> None:
+    sys.stdout.write(json.dumps({"kind": kind, **payload}, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def engine_cores(engine) -> int:
+    """The cores the engine actually has, as it reports them."""
+    name = engine.name
+    if name == "pandas":
+        return 1
+    if name == "duckdb":
+        return int(engine.con.execute("SELECT current_setting('threads')").fetchone()[0])
+    if name == "polars":
+        import polars as pl
+
+        return pl.thread_pool_size()
+    if name == "dask":
+        return sum(w["nthreads"] for w in engine.client.scheduler_info()["workers"].values())
+    if name == "spark":
+        return engine.spark.sparkContext.defaultParallelism
+    if name == "ray":
+        import ray
+
+        return int(ray.cluster_resources().get("CPU", 0))
+    return 0
+
+
+def make_engine(name: str, cores: int):
+    from .. import engines
+
+    if name == "duckdb":
+        from ..engines.duckdb import DuckDBEngine
+
+        return DuckDBEngine(threads=cores)
+    return engines.get(name)
+
+
+def run_one(w, engine, spec: dict, connect_s: float) -> dict:
+    from .. import compare
+    from ..engines import NotSupported
+    from ..workloads import runner
+    from .memory import PeakMemory
+
+    row = {"workload": w.name, "suite": w.suite, "engine": engine.name, "scale": spec["scale"],
+           "started_at": datetime.now(timezone.utc), "connect_s": connect_s}
+    ds = runner.prepare(w, spec["scale"], **spec.get("params", {}))
+    row.update(dataset=ds.name, params=json.dumps(ds.manifest.get("params", {}), sort_keys=True),
+               input_rows=runner.input_rows(w, ds))
+    try:
+        impl = w.implementation(engine)
+    except NotSupported as exc:
+        return {**row, "status": "not supported", "detail": str(exc)}
+    with PeakMemory(engine.name) as memory:
+        t0 = time.perf_counter()
+        handles = runner.handles(w, engine, ds)
+        row["load_s"] = time.perf_counter() - t0
+        times, result = [], None
+        for i in range(1 + spec["repeat"]):
+            t0 = time.perf_counter()
+            out = engine.collect(impl(handles))
+            times.append(time.perf_counter() - t0)
+            if i == 0:
+                result = out
+            del out
+    row.update(cold_s=times[0], warm_s=times[1:], warm_median_s=statistics.median(times[1:] or times[:1]),
+               rows=len(result), checksum=json.dumps(compare.checksum(result), sort_keys=True),
+               peak_rss_mib=memory.peak_mib, base_rss_mib=memory.base_mib,
+               versions=json.dumps(engine.versions(), sort_keys=True), cores=engine_cores(engine))
+    # Checked after the timing, never inside it: a wrong answer is reported as wrong, not as fast.
+    try:
+        if runner.input_rows(w, ds) <= runner.REFERENCE_MAX_ROWS:
+            compare.compare(result, runner.load_reference(w, ds), w.rules)
+            row["checked"] = "pandas reference"
+        elif (stored := runner.stored_checksum(ds, w)) is not None:
+            if not compare.checksums_match(compare.checksum(result), stored, w.rules):
+                raise compare.Mismatch(f"checksum differs from the stored reference {stored}")
+            row["checked"] = "stored checksum"
+        else:
+            row["checked"] = "unchecked: past the pandas reference's size and no stored checksum"
+        row["status"] = "ok"
+    except compare.Mismatch as exc:
+        row.update(status="wrong", detail=str(exc)[:2000], checked="pandas reference")
+    return row
+
+
+def main(spec_path: str) -> int:
+    spec = json.loads(open(spec_path).read())
+    # Threads are fixed before any engine library is imported (Polars reads this once).
+    os.environ["POLARS_MAX_THREADS"] = str(spec["cores"])
+    from .. import workloads
+
+    engine = make_engine(spec["engine"], spec["cores"])
+    connect_s = None
+    for name in spec["workloads"]:
+        w = workloads.get(name)
+        _emit("start", workload=name)
+        try:
+            if connect_s is None and w.supports(engine.name):
+                t0 = time.perf_counter()
+                engine.start()
+                connect_s = time.perf_counter() - t0
+                row = run_one(w, engine, spec, connect_s)
+            else:
+                row = run_one(w, engine, spec, 0.0)
+        except Exception as exc:        # recorded, and the next workload runs
+            row = {"workload": name, "suite": w.suite, "engine": engine.name, "scale": spec["scale"],
+                   "status": "error", "detail": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"}
+        _emit("row", row=row)
+    engine.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,101 @@
+"""The benchmark harness, on the in-process engines (no stack needed): rows, timeouts, crashes, report.
+
+Real runs, real child processes: pandas' groupby q9 (a regression per group, ~10 s
+at tiny with 100 groups a key) is the slow question that the timeout and the kill
+interrupt; the questions around it must still be measured.
+"""
+
+import threading
+import time
+
+import pandas as pd
+import psutil
+import pytest
+from typer.testing import CliRunner
+
+from scalelab import bench
+from scalelab.bench import report, schema
+from scalelab.cli import app
+
+
+@pytest.fixture(autouse=True)
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path
+
+
+def test_a_run_writes_one_checked_row_per_pair_in_the_fixed_schema(dirs):
+    plan = bench.Plan(["groupby.q1", "groupby.q3"], ["pandas", "duckdb"], ["tiny"], repeat=2, cores=2)
+    run_id, path, rows = bench.run(plan, dirs / "results" / "bench")
+    df = pd.read_parquet(path)
+    assert len(df) == 4 and set(df["status"]) == {"ok"} and set(df["checked"]) == {"pandas reference"}
+    assert list(df.columns) == schema.COLUMNS
+    assert (df["warm_s"].map(len) == 2).all() and (df["floor_s"] > 0).all() and (df["cold_s"] > 0).all()
+    assert df.set_index("engine")["cores"].to_dict() == {"pandas": 1, "duckdb": 2}
+    assert (df["peak_rss_mib"] >= df["base_rss_mib"]).all() and (df["base_rss_mib"] > 50).all()
+    assert df["rows"].tolist() == [100, 100, 100, 100]              # K=100 groups at tiny
+    md = report.markdown(report.load(dirs / "results" / "bench", run_id))
+    assert "| groupby.q1 |" in md and "never as fast" in md
+
+
+def test_a_workload_past_the_timeout_is_recorded_and_the_rest_still_run(dirs):
+    plan = bench.Plan(["groupby.q8", "groupby.q9", "groupby.q10"], ["pandas"], ["tiny"], repeat=0, timeout_s=4)
+    _, _, rows = bench.run(plan, dirs / "results" / "bench")
+    assert [(r["workload"], r["status"]) for r in rows] == [
+        ("groupby.q8", "ok"), ("groupby.q9", "timed out"), ("groupby.q10", "ok")]
+    assert "after 4 s" in rows[1]["detail"]
+
+
+def test_a_child_that_dies_is_recorded_as_crashed_and_the_rest_still_run(dirs):
+    def kill_the_child_mid_q9():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for child in psutil.Process().children(recursive=True):
+                if "scalelab.bench.child" in " ".join(child.cmdline()) and time.time() - child.create_time() > 5:
+                    child.kill()                                      # as the out-of-memory killer would
+                    return
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_the_child_mid_q9)
+    killer.start()
+    plan = bench.Plan(["groupby.q9", "groupby.q1"], ["pandas"], ["tiny"], repeat=0)
+    _, _, rows = bench.run(plan, dirs / "results" / "bench")
+    killer.join()
+    assert [(r["workload"], r["status"]) for r in rows] == [("groupby.q9", "crashed"), ("groupby.q1", "ok")]
+    assert "killed by signal 9" in rows[0]["detail"]
+
+
+def test_a_declared_gap_is_a_row_not_a_time(dirs):
+    plan = bench.Plan(["ml.tune"], ["duckdb"], ["tiny"], repeat=0)
+    _, _, rows = bench.run(plan, dirs / "results" / "bench")
+    assert rows[0]["status"] == "not supported" and "Ray Tune" in rows[0]["detail"] and rows[0].get("cold_s") is None
+
+
+def test_ratios_and_crossover():
+    df = pd.DataFrame({"workload": ["q"] * 4, "scale": ["small", "small", "medium", "medium"],
+                       "engine": ["pandas", "spark"] * 2, "status": "ok", "warm_median_s": [1.0, 2.0, 10.0, 4.0],
+                       "floor_s": 0.5})
+    r = report.ratios(df)
+    assert r["x_pandas"].tolist() == [1.0, 2.0, 1.0, 0.4] and r["x_floor"].tolist()[:2] == [2.0, 4.0]
+    assert report.crossover(df) == ["q: spark beats every single-node engine from medium on"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["bench", "--suite", "nope"], "unknown suite nope; choose from: all, groupby"),
+    (["bench", "--engines", "pandas,oracle"], "unknown engine oracle"),
+    (["bench", "--scale", "huge"], "unknown scale huge"),
+    (["bench", "report"], "no benchmark results in"),
+])
+def test_cli_bad_input_gets_a_clear_error(args, words):
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_cli_runs_and_reports(dirs):
+    result = CliRunner().invoke(app, ["bench", "--suite", "groupby", "--engines", "polars", "--scale", "tiny",
+                                      "--repeat", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "groupby.q10" in result.output and "report:" in result.output
+    page = next((dirs / "results").glob("report-*.html")).read_text()
+    assert "data:image/png;base64" in page and "groupby.q9" in page
