@@ -52,9 +52,12 @@ def test_a_child_that_dies_is_recorded_as_crashed_and_the_rest_still_run(dirs):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for child in psutil.Process().children(recursive=True):
-                if "scalelab.bench.child" in " ".join(child.cmdline()) and time.time() - child.create_time() > 5:
-                    child.kill()                                      # as the out-of-memory killer would
-                    return
+                try:
+                    if "scalelab.bench.child" in " ".join(child.cmdline()) and time.time() - child.create_time() > 5:
+                        child.kill()                                  # as the out-of-memory killer would
+                        return
+                except psutil.Error:                                  # a process that has just ended
+                    continue
             time.sleep(0.2)
 
     killer = threading.Thread(target=kill_the_child_mid_q9)

@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 def _emit(kind: str, **payload) -> None:
@@ -102,6 +103,8 @@ def run_one(w, engine, spec: dict, connect_s: float) -> dict:
         row["status"] = "ok"
     except compare.Mismatch as exc:
         row.update(status="wrong", detail=str(exc)[:2000], checked="pandas reference")
+    finally:
+        runner.forget()              # the next workload's memory is its own
     return row
 
 
@@ -110,7 +113,10 @@ def main(spec_path: str) -> int:
     # Threads are fixed before any engine library is imported (Polars reads this once).
     os.environ["POLARS_MAX_THREADS"] = str(spec["cores"])
     from .. import workloads
+    from ..workloads import runner
 
+    if spec.get("reference_dir"):
+        runner.REFERENCE_CACHE = Path(spec["reference_dir"])
     engine = make_engine(spec["engine"], spec["cores"])
     connect_s = None
     for name in spec["workloads"]:

@@ -144,15 +144,17 @@ def run(plan: Plan, results_dir: Path, progress: Callable[[dict], None] | None =
     rows: list[dict] = []
     results_dir.mkdir(parents=True, exist_ok=True)
     out = results_dir / f"{run_id}.parquet"
-    for scale in plan.scales:
-        for engine in plan.engines:
-            for row in _run_engine(plan, engine, scale):
-                row = {**common, **facts[(row["workload"], scale)], **row}
-                rows.append(row)
-                if progress:
-                    progress(row)
-            # Written after every engine: an interrupted run keeps what it measured.
-            _write(rows, out)
+    # The pandas reference of each answer is computed once per run and shared by the children.
+    with tempfile.TemporaryDirectory(prefix="scalelab-references-") as references:
+        for scale in plan.scales:
+            for engine in plan.engines:
+                for row in _run_engine(plan, engine, scale, references):
+                    row = {**common, **facts[(row["workload"], scale)], **row}
+                    rows.append(row)
+                    if progress:
+                        progress(row)
+                # Written after every engine: an interrupted run keeps what it measured.
+                _write(rows, out)
     return run_id, out, rows
 
 
@@ -178,12 +180,12 @@ def _write(rows: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _run_engine(plan: Plan, engine: str, scale: str):
+def _run_engine(plan: Plan, engine: str, scale: str, references: str):
     """Yield one row per workload; a child that hangs or dies is replaced for the rest."""
     todo = list(plan.workloads)
     while todo:
         spec = {"engine": engine, "scale": scale, "workloads": todo, "repeat": plan.repeat, "cores": plan.cores,
-                "params": plan.params}
+                "params": plan.params, "reference_dir": references}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(spec, f)
         try:
