@@ -102,3 +102,12 @@ def test_cli_runs_and_reports(dirs):
     assert "groupby.q10" in result.output and "report:" in result.output
     page = next((dirs / "results").glob("report-*.html")).read_text()
     assert "data:image/png;base64" in page and "groupby.q9" in page
+
+
+def test_a_scaling_study_gets_its_curve():
+    df = pd.DataFrame({"workload": "q", "scale": ["tiny", "tiny", "small", "small"], "engine": ["pandas", "dask"] * 2,
+                       "status": "ok", "warm_median_s": [0.01, 0.5, 1.0, 0.8], "floor_s": 0.001,
+                       "input_rows": [10_000, 10_000, 1_000_000, 1_000_000], "peak_rss_mib": 100.0})
+    titles = [title for title, _ in report.plots(df)]
+    assert "Scaling curve" in titles and any("Speed-up" in t for t in titles)
+    assert report.crossover(df) == ["q: dask beats every single-node engine from small on"]
