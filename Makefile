@@ -62,7 +62,7 @@ data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tin
 
 bench: up ## Run the engines side by side, write results/ and a report: make bench SUITE=all SCALE=tiny,small
 	$(SCALELAB) bench --suite $(or $(SUITE),$(BENCH_SUITE)) --engines $(or $(ENGINES),all) \
-	  --scale $(or $(SCALE),small) --repeat $(or $(REPEAT),3)
+	  --scale $(or $(SCALE),small) --repeat $(or $(REPEAT),2)
 
 bench-report: $(STAMP) ## Render the report of the latest benchmark run again
 	$(SCALELAB) bench report
