@@ -85,22 +85,14 @@ def run_one(w, engine, spec: dict, connect_s: float) -> dict:
             if i == 0:
                 result = out
             del out
+    checksum = compare.checksum(result)
     row.update(cold_s=times[0], warm_s=times[1:], warm_median_s=statistics.median(times[1:] or times[:1]),
-               rows=len(result), checksum=json.dumps(compare.checksum(result), sort_keys=True),
+               rows=len(result), checksum=json.dumps(checksum, sort_keys=True),
                peak_rss_mib=memory.peak_mib, base_rss_mib=memory.base_mib,
                versions=json.dumps(engine.versions(), sort_keys=True), cores=engine_cores(engine))
     # Checked after the timing, never inside it: a wrong answer is reported as wrong, not as fast.
     try:
-        if runner.input_rows(w, ds) <= runner.REFERENCE_MAX_ROWS:
-            compare.compare(result, runner.load_reference(w, ds), w.rules)
-            row["checked"] = "pandas reference"
-        elif (stored := runner.stored_checksum(ds, w)) is not None:
-            if not compare.checksums_match(compare.checksum(result), stored, w.rules):
-                raise compare.Mismatch(f"checksum differs from the stored reference {stored}")
-            row["checked"] = "stored checksum"
-        else:
-            row["checked"] = "unchecked: past the pandas reference's size and no stored checksum"
-        row["status"] = "ok"
+        row.update(checked=runner.check_answer(w, ds, result, checksum), status="ok")
     except compare.Mismatch as exc:
         row.update(status="wrong", detail=str(exc)[:2000], checked="pandas reference")
     finally:

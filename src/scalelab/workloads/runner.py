@@ -122,6 +122,24 @@ def stored_checksum(ds: Dataset, w: Workload) -> dict | None:
         return None
 
 
+def check_answer(w: Workload, ds: Dataset, result: pd.DataFrame, checksum: dict | None = None) -> str:
+    """Check `result` against the pandas reference when it is affordable, else the stored checksum.
+
+    Returns what it was checked against ("pandas reference", "stored checksum" or
+    "unchecked: why"); raises compare.Mismatch when the answer is wrong.
+    """
+    if input_rows(w, ds) <= REFERENCE_MAX_ROWS:
+        compare.compare(result, load_reference(w, ds), w.rules)
+        return "pandas reference"
+    if (stored := stored_checksum(ds, w)) is not None:
+        checksum = checksum if checksum is not None else compare.checksum(result)
+        if not compare.checksums_match(checksum, stored, w.rules):
+            raise compare.Mismatch(f"checksum {checksum} differs from the stored reference checksum {stored}")
+        return "stored checksum"
+    return (f"unchecked: {input_rows(w, ds):,} input rows is past what the pandas reference is asked "
+            "to do, and no reference checksum is stored for this data set")
+
+
 def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path | str | None = None,
         check: bool = True, keep_result: bool = False, **params: Any) -> Outcome:
     """Run `w` on `engine`, materialise the whole result, and check it.
@@ -138,17 +156,6 @@ def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path 
     result = engine.collect(impl(t))
     seconds = time.perf_counter() - t0
     checksum = compare.checksum(result)
-    checked = "unchecked: --no-check"
-    if check:
-        if input_rows(w, ds) <= REFERENCE_MAX_ROWS:
-            compare.compare(result, load_reference(w, ds), w.rules)
-            checked = "pandas reference"
-        elif (stored := stored_checksum(ds, w)) is not None:
-            if not compare.checksums_match(checksum, stored, w.rules):
-                raise compare.Mismatch(f"checksum {checksum} differs from the stored reference checksum {stored}")
-            checked = "stored checksum"
-        else:
-            checked = (f"unchecked: {input_rows(w, ds):,} input rows is past what the pandas reference is asked "
-                       "to do, and no reference checksum is stored for this data set")
+    checked = check_answer(w, ds, result, checksum) if check else "unchecked: --no-check"
     return Outcome(w.name, engine.name, ds.name, seconds, len(result), checksum, checked,
                    result if keep_result else None)
