@@ -169,7 +169,7 @@ def doctor() -> None:
 
 @app.command()
 def setup() -> None:
-    """Fetch what the stack needs beyond the venv (Kafka's jars) and make the tokens."""
+    """Fetch what the stack needs beyond the venv (Kafka's jars, Spark's Kafka connector) and make the tokens."""
     cfg = _config()
     from .cluster import kafka
 
@@ -178,6 +178,14 @@ def setup() -> None:
     except KafkaSetupError as exc:
         raise _fail(exc) from None
     console.print(f"Kafka jars: {path}")
+    from . import streaming
+    from .cluster.maven import MavenError
+
+    try:
+        jars = streaming.connector_jars(cfg, quiet=False)
+    except MavenError as exc:
+        raise _fail(exc) from None
+    console.print(f"Spark's Kafka connector: {jars[0].parent} ({len(jars)} jars)")
     # Both tokens are generated on first use and kept (mode 600) in the state folder.
     console.print(f"tokens: {cfg.state_dir / 'secrets'} (JupyterLab {len(cfg.jupyter_token)} chars, "
                   f"Ray {cfg.ray_token_path.name})")

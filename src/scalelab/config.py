@@ -40,7 +40,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPARK_MASTER_PORT", "7077", "Spark master RPC port", "port"),
     Setting("SPARK_MASTER_WEBUI_PORT", "8080", "Spark master web UI", "port"),
     Setting("SPARK_WORKER_WEBUI_PORT", "8081", "Spark worker web UI", "port"),
-    Setting("SPARK_WORKER_CORES", "2", "Cores the Spark worker offers", "int"),
+    # Task slots, not CPUs: twice the application's share, so that two applications (two
+    # notebooks, or the test suite and a notebook) run side by side instead of one waiting.
+    Setting("SPARK_WORKER_CORES", "4", "Task slots the Spark worker offers (two applications' worth)", "int"),
+    Setting("SPARK_APP_CORES", "2", "Cores each Spark application takes (spark.cores.max)", "int"),
     Setting("SPARK_WORKER_MEMORY", "2g", "Memory the Spark worker offers to executors"),
     Setting("SPARK_EXECUTOR_MEMORY", "1g", "Memory of each executor the helpers ask for"),
     Setting("SPARK_DAEMON_MEMORY", "512m", "Heap of the Spark master and worker daemons"),

@@ -56,8 +56,11 @@ def spark(app_name: str = "scalelab", **conf: Any):
                .config("spark.driver.host", driver_host)
                .config("spark.driver.bindAddress", os.environ.get("SPARK_DRIVER_BIND_ADDRESS", cfg.bind_host))
                .config("spark.executor.memory", cfg.get("SPARK_EXECUTOR_MEMORY"))
-               .config("spark.executor.cores", str(cfg.int("SPARK_WORKER_CORES")))
-               .config("spark.sql.shuffle.partitions", str(2 * cfg.int("SPARK_WORKER_CORES")))
+               # One executor of SPARK_APP_CORES per application, capped by spark.cores.max, so a
+               # second notebook's application gets the worker's other slots instead of waiting.
+               .config("spark.executor.cores", str(cfg.int("SPARK_APP_CORES")))
+               .config("spark.cores.max", str(cfg.int("SPARK_APP_CORES")))
+               .config("spark.sql.shuffle.partitions", str(2 * cfg.int("SPARK_APP_CORES")))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                # The driver's UI would take 4040 on every interface; the master's UI is enough here.
                .config("spark.ui.enabled", "false"))

@@ -18,7 +18,7 @@ def test_defaults_are_laptop_sized_and_on_loopback(tmp_path):
     assert cfg.dask_scheduler_address == "tcp://127.0.0.1:8786"
     assert cfg.ray_address == "127.0.0.1:6379"
     assert cfg.kafka_bootstrap_servers == "127.0.0.1:9092"
-    assert cfg.int("SPARK_WORKER_CORES") == 2 and cfg.get("SPARK_WORKER_MEMORY") == "2g"
+    assert cfg.int("SPARK_WORKER_CORES") == 4 and cfg.int("SPARK_APP_CORES") == 2 and cfg.get("SPARK_WORKER_MEMORY") == "2g"
     assert cfg.int("DASK_WORKERS") == 2 and cfg.get("DASK_WORKER_MEMORY") == "2GiB"
 
 

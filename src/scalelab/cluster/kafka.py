@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 from ..config import KAFKA_VERSION, Config
+from . import maven
 
 
 class KafkaSetupError(RuntimeError):
@@ -26,36 +25,18 @@ def jars_dir(cfg: Config) -> Path:
 
 def jars_ready(cfg: Config) -> bool:
     d = jars_dir(cfg)
-    return (d / ".complete").exists() and any(d.glob(f"kafka_2.13-{KAFKA_VERSION}.jar"))
+    return maven.ready(d) and any(d.glob(f"kafka_2.13-{KAFKA_VERSION}.jar"))
 
 
 def ensure_jars(cfg: Config, quiet: bool = True) -> Path:
-    """Resolve the broker's jars with `mvn` into the state folder (once; ~45 MB).
-
-    Written into a temporary folder and renamed, so an interrupted download never
-    looks complete.
-    """
-    target = jars_dir(cfg)
+    """Resolve the broker's jars with `mvn` into the state folder (once; ~45 MB)."""
     if jars_ready(cfg):
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise KafkaSetupError("Maven (`mvn`) not found: it resolves Kafka's jars from Maven Central. "
-                              "Install it (Debian: apt-get install maven).")
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    cmd = [mvn, "-B", "-f", str(pom_path(cfg)), "dependency:copy-dependencies",
-           "-DincludeScope=runtime", f"-DoutputDirectory={tmp}", f"-Dkafka.version={KAFKA_VERSION}"]
-    if quiet:
-        cmd.insert(1, "-q")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise KafkaSetupError("mvn could not resolve Kafka's jars:\n" + (proc.stdout + proc.stderr)[-2000:])
-    (tmp / ".complete").write_text(KAFKA_VERSION + "\n")
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    return target
+        return jars_dir(cfg)
+    try:
+        return maven.resolve(pom_path(cfg), jars_dir(cfg), "Kafka's jars", {"kafka.version": KAFKA_VERSION},
+                             quiet=quiet)
+    except maven.MavenError as exc:
+        raise KafkaSetupError(str(exc)) from None
 
 
 def data_dir(cfg: Config) -> Path:

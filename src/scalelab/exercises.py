@@ -1,0 +1,224 @@
+"""Every lab exercise, with the pandas code that computes its right answer.
+
+An exercise's `expected` gets the same context the notebook passes to `check` (the data
+set, a frame the lab built) and answers with pandas on the same data, so the grader
+never holds a stored answer that could drift from the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .compare import Rules
+from .config import Config
+from .grading import Exercise, register
+
+LOOSE = Rules(rtol=1e-6)          # sums of floats in another order
+
+
+def _read(ds, table: str | None = None) -> pd.DataFrame:
+    return pd.read_parquet(ds.table_path(table))
+
+
+# -- 01: the tour ------------------------------------------------------------------
+def _cluster_size() -> dict:
+    from .cluster import health
+
+    cfg = Config.load()
+    workers = health._dask_workers(cfg)
+    return {"dask_workers": len(workers),
+            "dask_threads": sum(w["nthreads"] for w in workers.values()),
+            "spark_cores": int(health.spark_master_state(cfg)["cores"])}
+
+
+register(Exercise(
+    "01.cluster_size", "How big is the cluster", _cluster_size, kind="mapping",
+    hint="client.scheduler_info()['workers'] lists the Dask workers with their nthreads; the Spark master's "
+         "JSON (lab.spark_master()) says how many cores its workers offer."))
+
+
+# -- 02: pandas to Dask ------------------------------------------------------------
+def _v3_by_id4(data) -> pd.DataFrame:
+    x = _read(data)
+    return x.groupby("id4").agg(v3_mean=("v3", "mean"), rows=("v3", "size")).reset_index()
+
+
+register(Exercise(
+    "02.v3_by_id4", "Mean of v3 and row count per id4, on the Dask cluster", _v3_by_id4,
+    engines=("dask",), keys=("id4",), rules=LOOSE,
+    hint="ddf.groupby('id4').agg(v3_mean=('v3', 'mean'), rows=('v3', 'size')) and leave it lazy: "
+         "the checker computes it."))
+
+
+def _top_id6(data) -> pd.DataFrame:
+    x = _read(data)
+    return x.groupby("id6")["v3"].sum().nlargest(5).rename("v3_sum").reset_index()
+
+
+register(Exercise(
+    "02.top_id6", "The five id6 with the largest sum of v3", _top_id6, engines=("dask",), keys=("id6",),
+    rules=LOOSE, hint="a groupby-sum, then .nlargest(5) on the Dask series; .to_frame('v3_sum').reset_index()."))
+
+
+# -- 03: pandas to PySpark ---------------------------------------------------------
+def _borough_revenue(data) -> pd.DataFrame:
+    trips, zones = _read(data, "trips"), _read(data, "zones")
+    long = trips[trips["distance_km"] > 2].merge(zones, left_on="pickup_zone", right_on="zone_id")
+    long = long.assign(revenue=long["fare"] + long["tip"])
+    return long.groupby("borough").agg(trips=("trip_id", "size"), revenue=("revenue", "sum")).reset_index()
+
+
+register(Exercise(
+    "03.borough_revenue", "Trips over 2 km and their revenue (fare + tip) per pickup borough, in Spark",
+    _borough_revenue, engines=("spark",), keys=("borough",), rules=LOOSE,
+    hint="filter, join zones on pickup_zone = zone_id, groupBy('borough').agg(F.count('*'), F.sum(fare + tip))."))
+
+
+def skewed_keys(rows: int, seed: int = 7) -> pd.DataFrame:
+    """A table whose key 0 holds 80% of the rows: the shape that makes one task do all the work."""
+    rng = np.random.default_rng(seed)
+    hot = rng.random(rows) < 0.8
+    key = np.where(hot, 0, rng.integers(1, 200, rows))
+    return pd.DataFrame({"key": key.astype("int64"), "value": rng.integers(0, 100, rows).astype("int64")})
+
+
+def _salted(frame) -> pd.DataFrame:
+    return frame.groupby("key").agg(rows=("value", "size"), total=("value", "sum")).reset_index()
+
+
+register(Exercise(
+    "03.salted_totals", "Rows and total value per key, computed with a salted two-stage aggregation",
+    _salted, engines=("spark",), keys=("key",),
+    hint="add salt = (rand() * N).cast('int'), aggregate by (key, salt), then aggregate the partials by key."))
+
+
+# -- 04: Ray -----------------------------------------------------------------------
+def _fare_by_payment(data) -> pd.DataFrame:
+    trips = _read(data, "trips")
+    return trips.groupby("payment_type").agg(trips=("trip_id", "size"), fare=("fare", "sum")).reset_index()
+
+
+register(Exercise(
+    "04.fare_by_payment", "Trips and total fare per payment type, with Ray Data", _fare_by_payment,
+    engines=("ray",), keys=("payment_type",), rules=LOOSE,
+    hint="ray.data.read_parquet(...).groupby('payment_type').aggregate(Count(), Sum('fare')), then rename "
+         "the columns with .rename_columns({...})."))
+
+
+def _type_counts(data) -> dict:
+    events = _read(data)
+    return {str(k): int(v) for k, v in events["event_type"].value_counts().items()}
+
+
+register(Exercise(
+    "04.type_counts", "Events per type, counted by one Ray actor fed by parallel tasks", _type_counts,
+    kind="mapping", hint="each task counts its batch (value_counts) and sends the counts to the actor's add(); "
+                         "ray.get(counter.totals.remote()) at the end."))
+
+
+# -- 05: SQL engines on files ------------------------------------------------------
+def _top_zone(data) -> pd.DataFrame:
+    trips, zones = _read(data, "trips"), _read(data, "zones")
+    per_zone = (trips.merge(zones, left_on="pickup_zone", right_on="zone_id")
+                .groupby(["borough", "pickup_zone"]).size().rename("trips").reset_index())
+    per_zone = per_zone.sort_values(["borough", "trips", "pickup_zone"], ascending=[True, False, True])
+    return per_zone.groupby("borough").head(1).reset_index(drop=True)
+
+
+register(Exercise(
+    "05.top_zone", "The busiest pickup zone of each borough (ties: the smaller zone id), with a window function",
+    _top_zone, engines=("duckdb", "spark", "pandas"), keys=("borough",),
+    hint="count per (borough, pickup_zone), then ROW_NUMBER() OVER (PARTITION BY borough ORDER BY trips DESC, "
+         "pickup_zone) and keep row 1."))
+
+
+# -- 06: the same workload on every engine ------------------------------------------
+def _q2_polars(data) -> pd.DataFrame:
+    x = _read(data)
+    return x.groupby(["id1", "id2"]).agg(v1=("v1", "sum")).reset_index()
+
+
+register(Exercise(
+    "06.q2_polars", "db-benchmark's q2 (sum v1 by id1:id2) in Polars", _q2_polars, engines=("polars",),
+    keys=("id1", "id2"), hint="pl.scan_parquet(path).group_by('id1', 'id2').agg(pl.col('v1').sum())"))
+
+
+def _fastest(table) -> str:
+    return str(table.groupby("engine")["seconds"].sum().idxmin())
+
+
+register(Exercise(
+    "06.fastest", "The engine with the least total time over the questions in the table", _fastest, kind="value",
+    hint="group the timing rows by engine, sum the seconds, take idxmin()."))
+
+
+# -- 07: scikit-learn at scale -----------------------------------------------------
+def _best_params(data) -> dict:
+    from .workloads import get, runner
+
+    table = runner.load_reference(get("ml.gridsearch"), data)
+    best = table.sort_values(["rank_test_score", "max_depth", "min_samples_leaf"]).iloc[0]
+    return {"max_depth": int(best["max_depth"]), "min_samples_leaf": int(best["min_samples_leaf"])}
+
+
+register(Exercise(
+    "07.best_params", "The best forest parameters, from a grid search run on the Dask cluster", _best_params,
+    kind="mapping", hint="with joblib.parallel_backend('dask'): search.fit(X, y); then search.best_params_ "
+                         "without the 'model__' prefix."))
+
+
+# -- 08: streams -------------------------------------------------------------------
+def _purchases_per_minute(events) -> pd.DataFrame:
+    buys = events[events["event_type"] == "purchase"]
+    out = buys.assign(window_start=buys["event_time"].dt.floor("1min"))
+    return out.groupby("window_start").agg(purchases=("event_id", "size"),
+                                            buyers=("user_id", "nunique")).reset_index()
+
+
+register(Exercise(
+    "08.purchases_per_minute", "Purchases and distinct buyers per minute of event time, from the stream",
+    _purchases_per_minute, keys=("window_start",),
+    hint="filter event_type = 'purchase', groupBy(F.window('event_time', '1 minute')), count, and "
+         "F.size(F.collect_set('user_id')) for the exact distinct count (countDistinct is refused on streams)."))
+
+
+# -- 09: fault drills --------------------------------------------------------------
+def _survivor_sum(n) -> int:
+    return int(sum(i * i for i in range(n)))
+
+
+register(Exercise(
+    "09.survivor_sum", "The sum of squares computed while a worker was killed", _survivor_sum, kind="value",
+    hint="the answer does not change when a worker dies: that is the point of the drill."))
+
+
+# -- 10: interview scenarios -------------------------------------------------------
+def _out_of_core(data) -> pd.DataFrame:
+    x = _read(data)
+    return x.groupby("id3").agg(v1=("v1", "sum"), v3=("v3", "mean")).reset_index()
+
+
+register(Exercise(
+    "10.out_of_core", "q3 (sum v1, mean v3 by id3) without loading the table into pandas", _out_of_core,
+    engines=("dask", "duckdb", "polars", "spark"), keys=("id3",), rules=LOOSE,
+    hint="any engine that streams the Parquet files: dd.read_parquet, duckdb.sql, pl.scan_parquet or Spark."))
+
+
+def _hot_key(frame) -> int:
+    return int(frame["key"].value_counts().idxmax())
+
+
+register(Exercise(
+    "10.hot_key", "The key that makes one Spark task slow", _hot_key, kind="value",
+    hint="count rows per key (or per partition after a repartition by key) and look at the largest."))
+
+
+def _unique_users(events) -> pd.DataFrame:
+    out = events.assign(window_start=events["event_time"].dt.floor("1min"))
+    return out.groupby("window_start").agg(users=("user_id", "nunique")).reset_index()
+
+
+register(Exercise(
+    "10.unique_users", "Distinct users per minute of event time, from the Kafka stream", _unique_users,
+    keys=("window_start",), hint="groupBy(window('event_time', '1 minute')).agg(F.size(F.collect_set('user_id')))"))

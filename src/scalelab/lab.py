@@ -1,0 +1,84 @@
+"""What a lab notebook needs besides the engines: its scale, its data, the stack's state, timings.
+
+    from scalelab import lab
+    SCALE = lab.scale()                    # "small" unless SCALELAB_LAB_SCALE says otherwise
+    groupby = lab.dataset("groupby")       # made on first use, reused after
+    lab.tour()                             # every service, its URL and its health
+
+Kept here, tested, so that a notebook reads like a lesson and not like a library.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import datasets
+from .config import Config
+from .datasets.base import SCALES, Dataset, DatasetError
+
+SCALE_ENV = "SCALELAB_LAB_SCALE"
+DEFAULT_SCALE = "small"
+
+
+def scale(default: str = DEFAULT_SCALE) -> str:
+    """The scale the labs run at: SCALELAB_LAB_SCALE (the tests set `tiny`), else `small`."""
+    chosen = os.environ.get(SCALE_ENV, "").strip() or default
+    if chosen not in SCALES:
+        raise DatasetError(f"{SCALE_ENV}={chosen!r} is not a scale; choose one of: {', '.join(SCALES)}")
+    return chosen
+
+
+def dataset(generator: str, at: str | None = None, **params) -> Dataset:
+    """A data set at the lab's scale: generated when missing (or half-written), reused when present."""
+    return datasets.generate(generator, scale=at or scale(), **params)
+
+
+def tour(cfg: Config | None = None) -> pd.DataFrame:
+    """Every service of the stack: what it is, where its UI is, and whether it answers its health probe."""
+    from .cluster import local
+
+    cfg = cfg or Config.load()
+    rows = []
+    for st in local.status(cfg):
+        rows.append({"service": st.service.name, "what": st.service.description,
+                     "healthy": bool(st.healthy), "url": st.service.url(cfg) or "",
+                     "detail": st.detail})
+    return pd.DataFrame(rows)
+
+
+def require_healthy(table: pd.DataFrame) -> None:
+    """Stop the lab early, naming what is down, rather than fail later with a stranger error."""
+    down = table.loc[~table["healthy"], "service"].tolist()
+    if down:
+        raise RuntimeError(f"not healthy: {', '.join(down)}. Start the stack with `make up` and "
+                           "check it with `make status`.")
+
+
+@dataclass
+class Stopwatch:
+    """Wall-clock timings of a lab's steps, to show side by side."""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, label: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[label] = time.perf_counter() - start
+
+    def table(self) -> pd.DataFrame:
+        out = pd.DataFrame({"step": list(self.seconds), "seconds": list(self.seconds.values())})
+        fastest = out["seconds"].min() if len(out) else 1.0
+        out["× fastest"] = (out["seconds"] / fastest).round(1)
+        return out
+
+    def plot(self, title: str = "wall-clock seconds (lower is better)"):
+        ax = self.table().plot.barh(x="step", y="seconds", legend=False, title=title, figsize=(7, 0.4 * len(self.seconds) + 1))
+        ax.invert_yaxis()
+        return ax

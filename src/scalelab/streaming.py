@@ -1,0 +1,253 @@
+"""The `events` data set as a Kafka stream: produce it, read it back, aggregate it with Spark.
+
+    from scalelab import streaming
+    topic = streaming.new_topic("events-lab")
+    streaming.produce(topic, events_frame)              # acks=all, idempotent producer
+    back = streaming.read_topic(topic)                  # every message, with partition and offset
+    spark = streaming.spark()                           # a SparkSession with the Kafka connector
+    stream = streaming.spark_events(spark, topic)       # a streaming DataFrame of typed events
+
+An event travels as JSON keyed by its user (so one user's events stay in order on one
+partition), with its time as epoch milliseconds: exact, and the same in every reader.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cluster import maven
+from .config import Config
+
+SPARK_KAFKA_CONNECTOR_VERSION = "4.2.0"
+# What the connector adds to pyspark's own classpath.
+CONNECTOR_ARTIFACTS = ["spark-sql-kafka-0-10_2.13", "spark-token-provider-kafka-0-10_2.13", "kafka-clients",
+                       "commons-pool2"]
+EVENT_COLUMNS = ["event_id", "user_id", "session_id", "event_type", "item_id", "price", "event_time", "is_late"]
+EVENT_SCHEMA = ("event_id BIGINT, user_id INT, session_id BIGINT, event_type STRING, item_id INT, price DOUBLE, "
+                "event_time_ms BIGINT, is_late BOOLEAN")
+
+
+class StreamError(RuntimeError):
+    pass
+
+
+# -- Spark's connector -------------------------------------------------------------
+def connector_dir(cfg: Config | None = None) -> Path:
+    cfg = cfg or Config.load()
+    return cfg.jars_dir / f"spark-kafka-{SPARK_KAFKA_CONNECTOR_VERSION}"
+
+
+def connector_jars(cfg: Config | None = None, quiet: bool = True) -> list[Path]:
+    """The connector's jars, resolved from Maven Central on first use (about 7 MB)."""
+    cfg = cfg or Config.load()
+    target = maven.resolve(cfg.root / "docker" / "spark-kafka" / "pom.xml", connector_dir(cfg),
+                           "Spark's Kafka connector", {"connector.version": SPARK_KAFKA_CONNECTOR_VERSION},
+                           include=CONNECTOR_ARTIFACTS, quiet=quiet)
+    jars = sorted(target.glob("*.jar"))
+    if not any(j.name.startswith("spark-sql-kafka") for j in jars):
+        raise StreamError(f"{target} holds no spark-sql-kafka jar; delete the folder and run `make setup` again")
+    return jars
+
+
+def spark(app_name: str = "scalelab-streaming", **conf):
+    """A SparkSession on the stack's cluster with the Kafka connector on driver and executors."""
+    from . import connect
+
+    jars = ",".join(str(j) for j in connector_jars())
+    conf.setdefault("spark__sql__session__timeZone", "UTC")
+    conf.setdefault("spark__ui__showConsoleProgress", "false")
+    session = connect.spark(app_name, spark__jars=jars, **conf)
+    if "spark-sql-kafka" not in (session.conf.get("spark.jars", "") or ""):
+        raise StreamError("a Spark session without the Kafka connector is already running in this process; "
+                          "stop it (spark.stop()) and ask again")
+    return session
+
+
+# -- topics, producing, reading back -------------------------------------------------
+def new_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str:
+    """Create `name` afresh (deleted first if it exists), and wait until it is usable."""
+    from kafka.admin import NewTopic
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    from . import connect
+
+    admin = connect.kafka_admin()
+    try:
+        if name in admin.list_topics():
+            try:
+                admin.delete_topics([name])
+            except UnknownTopicOrPartitionError:
+                pass
+            _wait(lambda: name not in admin.list_topics(), timeout_s, f"topic {name} to be deleted")
+        _wait(lambda: _try_create(admin, NewTopic(name, partitions, 1)), timeout_s, f"topic {name} to be created")
+    finally:
+        admin.close()
+    return name
+
+
+def _try_create(admin, topic) -> bool:
+    from kafka.errors import TopicAlreadyExistsError
+
+    try:
+        admin.create_topics([topic])
+        return True
+    except TopicAlreadyExistsError:   # a deletion still in flight
+        return False
+
+
+def _wait(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise StreamError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def encode(row: dict) -> bytes:
+    return json.dumps(row, separators=(",", ":")).encode()
+
+
+def event_messages(events: pd.DataFrame):
+    """(key, value) pairs for each event, in the frame's order (arrival order)."""
+    ms = events["event_time"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    item = events["item_id"].astype("Int64")
+    price = events["price"]
+    for i, row in enumerate(events.itertuples(index=False)):
+        value = {"event_id": int(row.event_id), "user_id": int(row.user_id), "session_id": int(row.session_id),
+                 "event_type": row.event_type, "item_id": None if pd.isna(item.iat[i]) else int(item.iat[i]),
+                 "price": None if pd.isna(price.iat[i]) else float(price.iat[i]), "event_time_ms": int(ms[i]),
+                 "is_late": bool(row.is_late)}
+        yield str(value["user_id"]).encode(), encode(value)
+
+
+@dataclass
+class Produced:
+    topic: str
+    sent: int
+    acknowledged: int
+    failed: int
+    seconds: float
+    checksum: int                 # sum of crc32(key|value) over acknowledged messages
+
+
+def produce(topic: str, events: pd.DataFrame, idempotent: bool = True, **producer_conf) -> Produced:
+    """Send every event with acks=all (and an idempotent producer) and count the acknowledgements."""
+    return produce_messages(topic, event_messages(events), idempotent=idempotent, **producer_conf)
+
+
+def produce_messages(topic: str, messages, idempotent: bool = True, **producer_conf) -> Produced:
+    from . import connect
+
+    producer_conf.setdefault("linger_ms", 20)
+    producer_conf.setdefault("retries", 2_147_483_647)      # retry until delivery_timeout_ms
+    producer_conf.setdefault("delivery_timeout_ms", 180_000)
+    producer_conf.setdefault("request_timeout_ms", 30_000)
+    if idempotent:
+        producer_conf.setdefault("enable_idempotence", True)
+        producer_conf.setdefault("max_in_flight_requests_per_connection", 5)
+    producer = connect.kafka_producer(**producer_conf)
+    acked = {"n": 0, "sum": 0, "failed": 0}
+
+    def ok(pair):
+        def callback(_metadata):
+            acked["n"] += 1
+            acked["sum"] += zlib.crc32(pair[0] + b"|" + pair[1])
+        return callback
+
+    def failed(_exc):
+        acked["failed"] += 1
+
+    start = time.perf_counter()
+    sent = 0
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value).add_callback(ok((key, value))).add_errback(failed)
+            sent += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return Produced(topic, sent, acked["n"], acked["failed"], time.perf_counter() - start, acked["sum"])
+
+
+def read_topic(topic: str, timeout_s: float = 60.0) -> pd.DataFrame:
+    """Every message now in `topic`: partition, offset, key, value (bytes), read to the end offsets."""
+    from kafka import TopicPartition
+
+    from . import connect
+
+    consumer = connect.kafka_consumer(enable_auto_commit=False, consumer_timeout_ms=1000)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not parts:
+            raise StreamError(f"topic {topic} does not exist")
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        rows = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in parts):
+            if time.monotonic() > deadline:
+                raise StreamError(f"read {len(rows)} messages of {topic} in {timeout_s:.0f} s, not all of them")
+            for tp, records in consumer.poll(timeout_ms=500, max_records=10_000).items():
+                rows.extend((tp.partition, r.offset, r.key, r.value) for r in records)
+    finally:
+        consumer.close()
+    return pd.DataFrame(rows, columns=["partition", "offset", "key", "value"])
+
+
+def checksum(messages: pd.DataFrame) -> int:
+    return int(sum(zlib.crc32(k + b"|" + v) for k, v in zip(messages["key"], messages["value"], strict=True)))
+
+
+def decode_events(messages: pd.DataFrame) -> pd.DataFrame:
+    """The events back as a frame shaped like the data set's table."""
+    out = pd.DataFrame([json.loads(v) for v in messages["value"]])
+    out["event_time"] = pd.to_datetime(out.pop("event_time_ms"), unit="ms")
+    return out[EVENT_COLUMNS]
+
+
+# -- Spark Structured Streaming -------------------------------------------------------
+def spark_events(session, topic: str, max_offsets_per_trigger: int | None = None):
+    """The topic as a streaming DataFrame of typed events (event_time a timestamp)."""
+    from pyspark.sql import functions as F
+
+    cfg = Config.load()
+    reader = (session.readStream.format("kafka").option("kafka.bootstrap.servers", cfg.kafka_bootstrap_servers)
+              .option("subscribe", topic).option("startingOffsets", "earliest"))
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    parsed = reader.load().select(F.from_json(F.col("value").cast("string"), EVENT_SCHEMA).alias("e"),
+                                  F.col("timestamp").alias("kafka_time"))
+    return parsed.select("e.*", "kafka_time").withColumn("event_time", F.timestamp_millis("event_time_ms")) \
+        .drop("event_time_ms")
+
+
+def run_to_end(frame, name: str, mode: str = "complete"):
+    """Run a streaming query over everything in the topic now (trigger availableNow), into memory.
+
+    Returns the query's result as a pandas DataFrame and its progress reports.
+    """
+    query = (frame.writeStream.outputMode(mode).format("memory").queryName(name)
+             .trigger(availableNow=True).start())
+    query.awaitTermination()
+    if query.exception() is not None:
+        raise StreamError(f"streaming query {name} failed: {query.exception()}")
+    session = frame.sparkSession
+    result = session.sql(f"SELECT * FROM {name}").toPandas()
+    progress = list(query.recentProgress)
+    return result, progress
+
+
+def windowed_counts(events: pd.DataFrame, minutes: int = 1) -> pd.DataFrame:
+    """The batch answer a windowed stream must match: events and revenue per window and type."""
+    df = events.assign(window_start=events["event_time"].dt.floor(f"{minutes}min"))
+    out = (df.groupby(["window_start", "event_type"], observed=True)
+             .agg(events=("event_id", "size"), revenue=("price", "sum")).reset_index())
+    return out
