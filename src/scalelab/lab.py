@@ -82,3 +82,10 @@ class Stopwatch:
         ax = self.table().plot.barh(x="step", y="seconds", legend=False, title=title, figsize=(7, 0.4 * len(self.seconds) + 1))
         ax.invert_yaxis()
         return ax
+
+
+def spark_master() -> dict:
+    """The Spark master's status (its /json page): workers, cores, memory, running applications."""
+    from .cluster import health
+
+    return health.spark_master_state(Config.load())

@@ -248,6 +248,7 @@ def run_to_end(frame, name: str, mode: str = "complete"):
 def windowed_counts(events: pd.DataFrame, minutes: int = 1) -> pd.DataFrame:
     """The batch answer a windowed stream must match: events and revenue per window and type."""
     df = events.assign(window_start=events["event_time"].dt.floor(f"{minutes}min"))
-    out = (df.groupby(["window_start", "event_type"], observed=True)
-             .agg(events=("event_id", "size"), revenue=("price", "sum")).reset_index())
-    return out
+    groups = df.groupby(["window_start", "event_type"], observed=True)
+    # SQL's SUM over nothing but NULLs is NULL where pandas' sum is 0: min_count=1 means the same as SQL
+    # (searches carry no price, so a window of only searches has no revenue, not a revenue of 0).
+    return groups.size().rename("events").to_frame().assign(revenue=groups["price"].sum(min_count=1)).reset_index()

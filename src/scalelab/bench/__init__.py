@@ -7,6 +7,6 @@
 """
 
 from . import report
-from .harness import FAIRNESS, Plan, parse_list, run, select_workloads
+from .harness import FAIRNESS, Plan, default_engines, parse_list, run, select_workloads
 
-__all__ = ["FAIRNESS", "Plan", "parse_list", "report", "run", "select_workloads"]
+__all__ = ["FAIRNESS", "Plan", "default_engines", "parse_list", "report", "run", "select_workloads"]

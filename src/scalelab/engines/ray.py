@@ -36,22 +36,6 @@ class RayEngine(Engine):
             if "version" in str(exc).lower():
                 raise VersionMismatch(f"Ray: {exc}\n{FIX}") from exc
             raise
-        import ray.data
-
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False          # a lab's output, not a wall of bars
-        ctx.execution_options.verbose_progress = False
-        # Ray Data's second Parquet reader reads footers through new actors; on a small
-        # head each read waited ~35 s for them (measured). The first reader does not.
-        ctx.use_datasource_v2 = False
-        # Shuffles (groupby, join) default to 200 partitions and an aggregator actor with
-        # a whole CPU each: on a 2-CPU head the actors starve the tasks that feed them.
-        # One partition per CPU, and actors that mostly wait reserve a sliver of a CPU.
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        ctx.default_hash_shuffle_parallelism = cpus
-        ctx.max_hash_shuffle_aggregators = cpus
-        ctx.hash_shuffle_operator_actor_num_cpus_override = 0.1
-        ctx.hash_aggregate_operator_actor_num_cpus_override = 0.1
         from ray import cloudpickle
 
         ship_workloads_by_value(cloudpickle)

@@ -107,6 +107,11 @@ def _train_sample(ds, rows: int = SEARCH_ROWS) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def search_inputs(ds) -> dict[str, Any]:
+    """The search's training sample, labels and folds (drawn once, seeded; every engine gets the same)."""
+    return _search_inputs(ds)
+
+
 def _search_inputs(ds) -> dict[str, Any]:
     from sklearn.model_selection import StratifiedKFold
 

@@ -1,0 +1,5 @@
+borough_revenue = (trips.where(F.col("distance_km") > 2)
+                   .join(zones, trips.pickup_zone == zones.zone_id)
+                   .groupBy("borough")
+                   .agg(F.count("*").alias("trips"), F.sum(F.col("fare") + F.col("tip")).alias("revenue")))
+borough_revenue.toPandas()

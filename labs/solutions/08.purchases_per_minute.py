@@ -1,0 +1,6 @@
+purchases = (streaming.spark_events(spark, topic)
+             .where(F.col("event_type") == "purchase")
+             .groupBy(F.window("event_time", "1 minute").start.alias("window_start"))
+             .agg(F.count("*").alias("purchases"), F.size(F.collect_set("user_id")).alias("buyers")))
+purchases_per_minute, _ = streaming.run_to_end(purchases, "purchases_per_minute", mode="complete")
+purchases_per_minute.sort_values("window_start").head()

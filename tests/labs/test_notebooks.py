@@ -1,0 +1,36 @@
+"""Every lab executes top to bottom at `tiny` with its exercises filled from the solutions.
+
+A failing cell fails the test; each `grading.check` runs strict, so a solution that
+stops being right fails too. How long each lab took is written to
+results/labs/timings.csv (timings are reported, never asserted).
+"""
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+
+from scalelab import notebooks
+from scalelab.config import Config
+
+LABS = notebooks.notebooks()
+pytestmark = [pytest.mark.stack, pytest.mark.labs]
+
+
+def test_there_are_labs():
+    assert len(LABS) >= 10, [p.name for p in LABS]
+
+
+@pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
+def test_the_lab_runs_with_its_solutions(path: Path, require, cfg: Config):
+    require("spark-master", "spark-worker", "dask-scheduler", "ray-head", "kafka")
+    run = notebooks.execute(path, scale="tiny")
+    out = cfg.results_dir / "labs" / "timings.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = not out.exists()
+    with out.open("a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["when", "lab", "scale", "seconds", "cells"])
+        w.writerow([time.strftime("%Y-%m-%dT%H:%M:%S"), path.stem, "tiny", f"{run.seconds:.1f}", run.cells])
