@@ -17,7 +17,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 # minutes on 2 cores at `small`; SUITE=all adds join, time series, cleaning, features and ML.
 BENCH_SUITE := groupby
 
-.PHONY: help setup lock up down status logs doctor data bench bench-report test test-unit clean
+.PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,10 +67,19 @@ bench: up ## Run the engines side by side, write results/ and a report: make ben
 bench-report: $(STAMP) ## Render the report of the latest benchmark run again
 	$(SCALELAB) bench report
 
+browser: ## Install headless Chromium (Debian's chromium) for the browser test, if missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium' (the browser test needs it)"; exit 1; fi; }
+
+labs: up ## Execute every lab notebook on the stack: make labs SCALE=small (default tiny)
+	SCALELAB_LAB_SCALE=$(or $(SCALE),tiny) $(VENV)/bin/pytest tests/labs -p no:cacheprovider
+
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit
 
-test: setup ## Start the stack, run the whole suite, stop what it started
+test: setup browser ## Start the stack, run the whole suite (labs included), stop what it started
 	@bash scripts/test.sh
 
 clean: down ## Stop the stack and remove the venv and all generated state

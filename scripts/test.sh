@@ -19,7 +19,7 @@ else
 fi
 
 echo "== test suite"
-$PYTEST tests/unit tests/stack tests/workloads "$@"
+$PYTEST tests/unit tests/stack tests/workloads tests/labs "$@"
 rc=$?
 
 if [ "$started" = 1 ]; then

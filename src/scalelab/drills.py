@@ -219,6 +219,11 @@ def spark_job(spark, worker: SparkWorker, tasks: int = 40, seconds: float = 0.2)
         ids = tracker.getActiveStageIds()
         return bool(ids) and any((tracker.getStageInfo(s) or _none).numCompletedTasks >= 2 for s in ids)
 
+    on_doomed = worker.worker() or {}
+    if not on_doomed.get("coresused"):
+        raise DrillError("no executor of this application runs on the drill's worker, so killing it would prove "
+                         "nothing: start the drill worker before the Spark session, with 1-core executors "
+                         "(spark.executor.cores=1, spark.cores.max=2)")
     watcher = _kill_when(worker, start, running, report)
     report.result = int(sc.parallelize(range(tasks), tasks).map(lambda i: square_slowly(i, seconds)).sum())
     watcher.join()
@@ -335,3 +340,40 @@ def kafka_job(topic: str, messages: int = 100_000, restart_after: float = 0.2, c
     return KafkaReport(topic, produced.sent, produced.acknowledged, len(back),
                        len(set(zip(back["key"], back["value"], strict=True))), produced.checksum,
                        streaming.checksum(back), restart.get("seconds", float("nan")), time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m scalelab.drills dask|spark|ray`: run one drill in a fresh process, print its report as JSON.
+
+    A fresh process, because a Spark drill needs an application whose executors are placed after
+    the extra worker joined (a process that already has a session would reuse it).
+    """
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from . import connect
+
+    which = (argv if argv is not None else sys.argv[1:])[0]
+    if which == "dask":
+        client = connect.dask()
+        with DaskWorker() as doomed:
+            report = dask_job(client, doomed)
+    elif which == "spark":
+        with SparkWorker() as doomed:
+            spark = connect.spark("scalelab-drill", spark__executor__cores="1", spark__cores__max="2")
+            try:
+                report = spark_job(spark, doomed)
+            finally:
+                spark.stop()
+    elif which == "ray":
+        connect.ray()
+        report = ray_job()
+    else:
+        raise SystemExit(f"unknown drill {which!r}: dask, spark or ray")
+    print("DRILL " + json.dumps({**asdict(report), "correct": report.correct}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

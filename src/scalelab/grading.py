@@ -186,14 +186,14 @@ def _key_differences(ex: Exercise, got: pd.DataFrame, expected: pd.DataFrame) ->
         return ""
     g, w = _key_tuples(got, ex.keys), _key_tuples(expected, ex.keys)
     if g.has_duplicates:
-        return f" Some keys ({', '.join(ex.keys)}) appear more than once, e.g. {list(g[g.duplicated()][:SHOW])}."
+        return f" Some keys appear more than once, e.g. {_keys_text(ex.keys, g[g.duplicated()])}."
     parts = []
     if len(lost := w.difference(g)):
-        parts.append(f"missing key(s) {list(lost[:SHOW])}")
+        parts.append(f"missing {len(lost)} key(s), e.g. {_keys_text(ex.keys, lost)}")
     if len(more := g.difference(w)):
-        parts.append(f"unexpected key(s) {list(more[:SHOW])}")
+        parts.append(f"{len(more)} unexpected key(s), e.g. {_keys_text(ex.keys, more)}")
     if parts:
-        return " " + "; ".join(parts) + f" (keys: {', '.join(ex.keys)})."
+        return " " + "; ".join(parts) + "."
     got_by = compare.normalise(got).set_axis(g).loc[w]
     want_by = compare.normalise(expected).set_axis(w)
     for col in [c for c in expected.columns if c not in ex.keys]:
@@ -204,6 +204,10 @@ def _key_differences(ex: Exercise, got: pd.DataFrame, expected: pd.DataFrame) ->
             return (f" wrong value for {_key_text(ex.keys, w[i])}: {col} is {_fmt(a[i])}, expected {_fmt(b[i])} "
                     f"({len(bad)} wrong value(s) in {col}).")
     return ""
+
+
+def _keys_text(keys: tuple[str, ...], index: pd.Index) -> str:
+    return "; ".join(f"({_key_text(keys, k)})" for k in list(index[:SHOW]))
 
 
 def _key_text(keys: tuple[str, ...], key: Any) -> str:

@@ -64,9 +64,13 @@ def spark(app_name: str = "scalelab-streaming", **conf):
     conf.setdefault("spark__sql__session__timeZone", "UTC")
     conf.setdefault("spark__ui__showConsoleProgress", "false")
     session = connect.spark(app_name, spark__jars=jars, **conf)
-    if "spark-sql-kafka" not in (session.conf.get("spark.jars", "") or ""):
-        raise StreamError("a Spark session without the Kafka connector is already running in this process; "
-                          "stop it (spark.stop()) and ask again")
+    try:
+        session._jvm.java.lang.Thread.currentThread().getContextClassLoader().loadClass(
+            "org.apache.spark.sql.kafka010.KafkaSourceProvider")
+    except Exception:
+        raise StreamError("this process started Spark without the Kafka connector, and a JVM's classpath is "
+                          "fixed when it starts: restart the kernel and call streaming.spark() before any "
+                          "other Spark session") from None
     return session
 
 

@@ -1,0 +1,5 @@
+users = (streaming.spark_events(spark, topic)
+         .groupBy(F.window("event_time", "1 minute").start.alias("window_start"))
+         .agg(F.size(F.collect_set("user_id")).alias("users")))
+unique_users, _ = streaming.run_to_end(users, "unique_users", mode="complete")
+unique_users.sort_values("window_start").head()

@@ -1,0 +1,111 @@
+"""Each lab's grader rejects a wrong answer and accepts a right one, in the engine the exercise asks for.
+
+The right answer is the exercise's own pandas answer turned into that engine's object
+(a Dask, Spark, Ray, Polars or DuckDB frame on the live stack); the wrong ones are the
+same answer with a row missing, a value changed, or computed with pandas instead.
+The notebooks' tests (tests/labs) show that the written solutions pass too.
+"""
+
+import pandas as pd
+import pytest
+
+from scalelab import datasets, grading
+from scalelab.exercises import skewed_keys
+
+pytestmark = [pytest.mark.stack]
+
+
+def _events():
+    return pd.read_parquet(datasets.generate("events", scale="tiny", rate=1).table_path())
+
+
+def _rows():
+    return pd.DataFrame({"engine": ["duckdb", "spark", "duckdb", "spark"], "status": ["ok"] * 4,
+                         "warm_median_s": [0.1, 1.0, 0.2, 2.0]})
+
+
+CONTEXTS = {
+    "01.cluster_size": lambda: {},
+    "02.v3_by_id4": lambda: {"data": datasets.generate("groupby", scale="tiny")},
+    "02.top_id6": lambda: {"data": datasets.generate("groupby", scale="tiny")},
+    "03.borough_revenue": lambda: {"data": datasets.generate("trips", scale="tiny")},
+    "03.salted_totals": lambda: {"frame": skewed_keys(5_000)},
+    "04.fare_by_payment": lambda: {"data": datasets.generate("trips", scale="tiny")},
+    "04.type_counts": lambda: {"data": datasets.generate("events", scale="tiny", rate=1)},
+    "05.top_zone": lambda: {"data": datasets.generate("trips", scale="tiny")},
+    "06.q2_polars": lambda: {"data": datasets.generate("groupby", scale="tiny")},
+    "06.fastest": lambda: {"rows": _rows()},
+    "07.best_params": lambda: {"data": datasets.generate("tabular", scale="tiny")},
+    "08.purchases_per_minute": lambda: {"events": _events()},
+    "09.survivor_sum": lambda: {"n": 30},
+    "10.out_of_core": lambda: {"data": datasets.generate("groupby", scale="tiny")},
+    "10.hot_key": lambda: {"frame": skewed_keys(5_000, seed=11)},
+    "10.unique_users": lambda: {"events": _events()},
+}
+
+
+def test_every_exercise_has_a_grader_test():
+    grading.get("01.cluster_size")
+    assert set(CONTEXTS) == set(grading.EXERCISES)
+
+
+@pytest.fixture(scope="module")
+def as_engine(request):
+    """pandas frame -> the engine's object, on the live stack."""
+    def convert(df: pd.DataFrame, engine: str):
+        if engine == "dask":
+            import dask.dataframe as dd
+
+            return dd.from_pandas(df, npartitions=2)
+        if engine == "spark":
+            return request.getfixturevalue("spark").createDataFrame(df)
+        if engine == "ray":
+            import ray.data
+
+            request.getfixturevalue("ray_cluster")
+            return ray.data.from_pandas(df)
+        if engine == "polars":
+            import polars as pl
+
+            return pl.from_pandas(df).lazy()
+        if engine == "duckdb":
+            import duckdb
+
+            return duckdb.from_df(df)
+        return df
+    return convert
+
+
+def _wrong_frames(ex, right: pd.DataFrame):
+    yield "missing row", right.iloc[:-1], "wrong row count"
+    value_cols = [c for c in right.columns if c not in ex.keys and pd.api.types.is_numeric_dtype(right[c])]
+    changed = right.copy()
+    changed.loc[changed.index[0], value_cols[0]] = changed[value_cols[0]].iloc[0] * 2 + 1
+    yield "changed value", changed, f"wrong value for {ex.keys[0]}="
+
+
+@pytest.mark.parametrize("exercise", sorted(CONTEXTS))
+def test_the_grader_accepts_the_answer_and_rejects_wrong_ones(exercise, as_engine, client_environment, require):
+    require("spark-master", "spark-worker", "dask-scheduler", "ray-head")
+    ex = grading.get(exercise)
+    context = CONTEXTS[exercise]()
+    right = ex.expected(**context)
+    engine = ex.engines[0] if ex.engines else "pandas"
+    if ex.kind == "frame":
+        assert grading.grade(exercise, as_engine(right, engine), **context).ok
+        for what, wrong, says in _wrong_frames(ex, right):
+            verdict = grading.grade(exercise, as_engine(wrong, engine), **context)
+            assert not verdict.ok and says in verdict.message, (what, verdict.message)
+        if ex.engines and "pandas" not in ex.engines:
+            verdict = grading.grade(exercise, right, **context)
+            assert not verdict.ok and "not with" in verdict.message
+    elif ex.kind == "mapping":
+        assert grading.grade(exercise, dict(right), **context).ok
+        key = sorted(right)[0]
+        wrong = {**right, key: right[key] + 1 if isinstance(right[key], int) else f"not {right[key]}"}
+        verdict = grading.grade(exercise, wrong, **context)
+        assert not verdict.ok and f"{key} is" in verdict.message
+    else:
+        assert grading.grade(exercise, right, **context).ok
+        wrong = right + 1 if isinstance(right, int) else "pandas"
+        assert not grading.grade(exercise, wrong, **context).ok
