@@ -19,7 +19,7 @@ else
 fi
 
 echo "== test suite"
-$PYTEST tests/unit tests/stack tests/workloads tests/labs "$@"
+$PYTEST tests/unit tests/stack tests/workloads tests/labs --durations=25 "$@"
 rc=$?
 
 if [ "$started" = 1 ]; then

@@ -96,7 +96,18 @@ def ray(**kwargs: Any):
         context = _ray.get_runtime_context()
     else:
         kwargs.setdefault("logging_level", "ERROR")
-        context = _ray.init(address=address, **kwargs)
+        try:
+            context = _ray.init(address=address, **kwargs)
+        except ConnectionError:
+            if not address.startswith("ray://"):
+                raise
+            # The client server starts one Python process per client connection; on a
+            # busy two-core machine that start sometimes fails ("SpecificServer startup
+            # failed") and the next connection succeeds. One more try, then the error.
+            import time
+
+            time.sleep(2.0)
+            context = _ray.init(address=address, **kwargs)
     _tune_ray_data(_ray)
     return context
 

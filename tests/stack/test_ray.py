@@ -37,11 +37,12 @@ def test_the_ray_client_port_serves_a_driver(cfg):
     import subprocess
     import sys
 
-    code = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+    # Through connect.ray, as a notebook in a container joins: RAY_ADDRESS=ray://...
+    code = ("import ray; from scalelab import connect; connect.ray(); "
+            "assert ray.util.client.ray.is_connected(); "
             "f = ray.remote(lambda x: x + 1); print(sum(ray.get([f.remote(i) for i in range(10)])))")
-    env = {**os.environ, **cfg.client_env()}
     address = f"ray://{cfg.client_host}:{cfg.port('RAY_CLIENT_PORT')}"
-    proc = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True,
-                          timeout=180)
+    env = {**os.environ, **cfg.client_env(), "RAY_ADDRESS": address}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "55"
