@@ -103,7 +103,8 @@ def ray(**kwargs: Any):
                 raise
             # The client server starts one Python process per client connection; on a
             # busy two-core machine that start sometimes fails ("SpecificServer startup
-            # failed") and the next connection succeeds. One more try, then the error.
+            # failed", an empty .err). One more try, then the error. Not a fix: in CI
+            # both tries have failed together (see the labs issue's note); under study.
             import time
 
             time.sleep(2.0)
