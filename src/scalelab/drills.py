@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 from .cluster import health
-from .cluster.services import _bin, _spark_env, _spark_home
+from .cluster.services import by_role, _spark_env, _spark_home
 from .config import Config
 
 
@@ -117,13 +117,12 @@ class _Worker:
 
 
 class DaskWorker(_Worker):
+    """One more `dask-worker` of the stack's own role, launched exactly as the stack launches its workers."""
     name = "dask"
+    instance = 99                    # a worker number the stack's DASK_WORKERS never reaches
 
     def argv(self) -> list[str]:
-        host = self.cfg.bind_host
-        return [_bin(self.cfg, "dask"), "worker", self.cfg.dask_scheduler_address, "--name", "drill-worker",
-                "--nthreads", "1", "--memory-limit", "1GiB", "--host", host, "--dashboard-address", f"{host}:0",
-                "--local-directory", str(self.dir), "--no-nanny"]
+        return by_role(self.cfg, "dask-worker", self.instance).launch(self.cfg, self.instance).argv
 
     def env(self) -> dict[str, str]:
         return {"SCALELAB_DRILL": str(self.dir)}
@@ -136,7 +135,7 @@ class DaskWorker(_Worker):
 
     def address(self) -> str | None:
         for addr, info in health._dask_workers(self.cfg).items():
-            if info.get("name") == "drill-worker":
+            if info.get("name") == f"dask-worker-{self.instance}":
                 return addr
         return None
 

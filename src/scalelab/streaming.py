@@ -162,7 +162,7 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
     def ok(pair):
         def callback(_metadata):
             acked["n"] += 1
-            acked["sum"] += zlib.crc32(pair[0] + b"|" + pair[1])
+            acked["sum"] += message_crc(*pair)
         return callback
 
     def failed(_exc):
@@ -206,8 +206,18 @@ def read_topic(topic: str, timeout_s: float = 60.0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["partition", "offset", "key", "value"])
 
 
+def message_crc(key: bytes, value: bytes) -> int:
+    """One message's fingerprint; summed over messages it is order-free, so partitions can interleave."""
+    return zlib.crc32(key + b"|" + value)
+
+
 def checksum(messages: pd.DataFrame) -> int:
-    return int(sum(zlib.crc32(k + b"|" + v) for k, v in zip(messages["key"], messages["value"], strict=True)))
+    """The sum of message_crc over a frame of messages (what read_topic returns)."""
+    return pairs_checksum(zip(messages["key"], messages["value"], strict=True))
+
+
+def pairs_checksum(pairs) -> int:
+    return int(sum(message_crc(k, v) for k, v in pairs))
 
 
 def decode_events(messages: pd.DataFrame) -> pd.DataFrame:

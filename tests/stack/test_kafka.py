@@ -1,15 +1,12 @@
 import uuid
-import zlib
 
 import pytest
+
+from scalelab.streaming import pairs_checksum
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka]
 
 N = 10_000
-
-
-def _checksum(pairs) -> int:
-    return sum(zlib.crc32(k + b"|" + v) for k, v in pairs)
 
 
 def test_the_broker_is_listed_by_an_admin_client(kafka_up):
@@ -50,7 +47,7 @@ def test_ten_thousand_keyed_messages_come_back_once_each(kafka_up):
 
         assert len(got) == N, f"read {len(got)} of {N} messages"
         assert len(set(got)) == N, "some messages came back twice"
-        assert _checksum(got) == _checksum(sent)
+        assert pairs_checksum(got) == pairs_checksum(sent)
     finally:
         admin.delete_topics([topic])
         admin.close()
