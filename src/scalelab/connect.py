@@ -88,29 +88,41 @@ def ray(**kwargs: Any):
     address = cfg.ray_address
     if not address.startswith("ray://"):
         _require("The Ray head", address)
-    for key, value in cfg.ray_env().items():
-        os.environ.setdefault(key, value)
+    imported_before = "ray" in sys.modules
+    missing = {k: v for k, v in cfg.ray_env().items() if k not in os.environ}
+    os.environ.update(missing)
     import ray as _ray
+
+    if imported_before and missing and not _ray.is_initialized():
+        _reread_ray_env(_ray)
 
     if _ray.is_initialized():
         context = _ray.get_runtime_context()
     else:
         kwargs.setdefault("logging_level", "ERROR")
-        try:
-            context = _ray.init(address=address, **kwargs)
-        except ConnectionError:
-            if not address.startswith("ray://"):
-                raise
-            # The client server starts one Python process per client connection; on a
-            # busy two-core machine that start sometimes fails ("SpecificServer startup
-            # failed", an empty .err). One more try, then the error. Not a fix: in CI
-            # both tries have failed together (see the labs issue's note); under study.
-            import time
-
-            time.sleep(2.0)
-            context = _ray.init(address=address, **kwargs)
+        context = _ray.init(address=address, **kwargs)
     _tune_ray_data(_ray)
     return context
+
+
+def _reread_ray_env(ray) -> None:
+    """Make an already-imported Ray see the variables connect.ray just set.
+
+    Ray reads two of them once, at import: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER (without
+    it, Ray swaps 127.0.0.1 for the machine's external address and waits for a GCS
+    that is not listening there: a lab cell hung 300 s on a machine whose eth0 had an
+    address) and RAY_AUTH_MODE (without it, the head refuses the driver's missing token).
+    A notebook that ran `import ray` first would otherwise never join. This is what
+    Ray's own tests do to change those settings after import (authentication_test_utils).
+    """
+    from ray._private import ray_constants
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    flag = os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR)
+    if flag is not None:
+        ray_constants.ENABLE_RAY_CLUSTER = flag.lower() in ("1", "true")
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def _tune_ray_data(ray) -> None:

@@ -14,6 +14,7 @@ its own session, so a kill takes its children (executors, Ray's raylet) with it.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -91,6 +92,7 @@ class _Worker:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 tail = self.log.read_text(errors="replace")[-1500:]
                 self.kill()
+                self._clean()
                 raise DrillError(f"the drill's extra {self.name} worker did not join the stack. Its log:\n{tail}")
             time.sleep(0.5)
         return self
@@ -112,8 +114,14 @@ class _Worker:
             except psutil.Error:
                 pass
 
-    def __exit__(self, *exc) -> None:
+    def _clean(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __exit__(self, exc_type, *_) -> None:
         self.kill()
+        # The worker's log stays only when the job inside the drill failed: it may say why.
+        if exc_type is None:
+            self._clean()
 
 
 class DaskWorker(_Worker):

@@ -12,15 +12,20 @@ import sys
 import pytest
 
 from scalelab import drills, streaming
+from scalelab.config import Config
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
 
 
 def _drill(engine: str) -> dict:
+    state = Config.load().state_dir
+    before = set(state.glob("scalelab-drill-*"))
     proc = subprocess.run([sys.executable, "-m", "scalelab.drills", engine], capture_output=True, text=True,
                           timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("DRILL ")]
     assert proc.returncode == 0 and lines, f"the {engine} drill failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    left = set(state.glob("scalelab-drill-*")) - before
+    assert not left, f"the {engine} drill left its worker's folder behind: {sorted(left)}"
     return json.loads(lines[-1][len("DRILL "):])
 
 

@@ -46,3 +46,26 @@ def test_the_ray_client_port_serves_a_driver(cfg):
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "55"
+
+
+def test_a_driver_that_imported_ray_first_still_joins_on_loopback(cfg):
+    """Ray reads its single-node flag when `ray` is imported; connect.ray must win even
+    when a notebook imported ray before calling it (lab 9 does). Otherwise Ray swaps
+    127.0.0.1 for the machine's external address and waits for a GCS that is not there."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import ray\n"
+            "from ray._private import ray_constants\n"
+            "imported_with = ray_constants.ENABLE_RAY_CLUSTER\n"
+            "from scalelab import connect\n"
+            "connect.ray()\n"
+            "print(imported_with, ray_constants.ENABLE_RAY_CLUSTER, ray.util.get_node_ip_address())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["SCALELAB_ROOT"] = str(cfg.root)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported_with, enabled, node_ip = proc.stdout.split()[-3:]
+    assert imported_with == "True", "the driver was meant to import ray before connect.ray set the flag"
+    assert (enabled, node_ip) == ("False", cfg.client_host)

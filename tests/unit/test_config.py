@@ -73,3 +73,14 @@ def test_rays_folder_is_short_enough_for_unix_sockets(tmp_path):
     cfg = Config.load(root=deep, environ={})
     # Ray adds about 60 characters of session and socket names below its folder.
     assert len(str(cfg.ray_temp_dir)) + 60 < 108
+
+
+def test_the_ray_head_turns_off_grpc_fork_handlers(tmp_path):
+    """The Ray Client server fork-execs a process per client; with gRPC's fork handlers
+    on, about 1 start in 6 crashed ("SpecificServer startup failed")."""
+    from scalelab.cluster import services
+
+    head = services.by_role(load(tmp_path), "ray-head")
+    launch = head.launch(load(tmp_path), head.instance)
+    assert launch.env["GRPC_ENABLE_FORK_SUPPORT"] == "false"
+    assert "--ray-client-server-port" in launch.argv

@@ -120,7 +120,14 @@ def _ray_head(cfg: Config, _: int) -> Launch:
                RAY_prestart_worker_first_driver="0",
                # Keep an idle worker for a minute rather than a second: starting one takes
                # seconds on two cores, and a Ray Data pipeline reuses them stage after stage.
-               RAY_idle_worker_killing_time_threshold_ms="60000")
+               RAY_idle_worker_killing_time_threshold_ms="60000",
+               # The Ray Client server (port 10001) fork-execs one process per client
+               # connection while its own gRPC threads run. gRPC's fork handlers then
+               # crash the child now and then ("Check failed: next_worker->state ==
+               # KICKED", "epoll_wait error: Bad file descriptor" in the proxier's log;
+               # the client sees "SpecificServer startup failed"): about 1 start in 6
+               # here. gRPC's advice for fork-then-exec is to turn the handlers off.
+               GRPC_ENABLE_FORK_SUPPORT="false")
     # `--block` keeps `ray start` in the foreground, as a container's main process must be.
     return Launch([_bin(cfg, "ray"), "start", "--head", "--block", "--disable-usage-stats",
                    "--node-ip-address", cfg.client_host, "--port", str(cfg.port("RAY_GCS_PORT")),
