@@ -80,7 +80,8 @@ def test_the_ray_head_turns_off_grpc_fork_handlers(tmp_path):
     on, about 1 start in 6 crashed ("SpecificServer startup failed")."""
     from scalelab.cluster import services
 
-    head = services.by_role(load(tmp_path), "ray-head")
-    launch = head.launch(load(tmp_path), head.instance)
+    cfg = load(tmp_path)
+    head = services.by_role(cfg, "ray-head")
+    launch = head.launch(cfg, head.instance)
     assert launch.env["GRPC_ENABLE_FORK_SUPPORT"] == "false"
     assert "--ray-client-server-port" in launch.argv
