@@ -28,9 +28,11 @@ $(BOOTSTRAP)/bin/uv:
 	$(BOOTSTRAP)/bin/pip install --quiet uv==$(UV_VERSION)
 
 # The venv is rebuilt whenever the lock file changes; the stamp records which lock it holds.
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (this machine) Python never
+# caches it, and every new process (Ray and Dask workers, kernels) compiled ray, pandas... from source.
 $(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) venv --allow-existing --python 3.11 $(VENV)
-	$(UV) pip sync --python $(VENV)/bin/python requirements.lock
+	$(UV) pip sync --compile-bytecode --python $(VENV)/bin/python requirements.lock
 	$(UV) pip install --python $(VENV)/bin/python --no-deps -e .
 	sha256sum requirements.lock | cut -d' ' -f1 > $(STAMP)
 

@@ -56,7 +56,18 @@ def _venv(cfg: Config) -> Check:
         return Check("venv", False, ".venv is missing", "make setup")
     if not stamp.exists() or stamp.read_text().strip() != lock_digest(cfg):
         return Check("venv", False, ".venv does not match requirements.lock", "make setup")
-    return Check("venv", True, ".venv matches requirements.lock")
+    if not _has_bytecode(cfg.root / ".venv"):
+        # Where PYTHONDONTWRITEBYTECODE is set nothing caches it later: each Ray or Dask worker
+        # would compile ray and pandas from source again (measured: import ray 9 s instead of 4.5 s).
+        return Check("venv", False, ".venv has no compiled bytecode (every new process compiles from source)",
+                     "rm .venv/.scalelab-lock && make setup")
+    return Check("venv", True, ".venv matches requirements.lock, bytecode compiled")
+
+
+def _has_bytecode(venv) -> bool:
+    """pandas and ray stand for the venv: `make setup` compiles every package or none."""
+    site = next(venv.glob("lib/python3*/site-packages"), None)
+    return site is not None and all(any((site / pkg / "__pycache__").glob("__init__.*.pyc")) for pkg in ("pandas", "ray"))
 
 
 def _jars(cfg: Config) -> Check:
