@@ -64,7 +64,7 @@ class Exercise:
     id: str                               # "NN.name": the lab's number, then a short name
     title: str
     expected: Callable[..., Any]          # pandas: the right answer from the check's context
-    kind: str = "frame"                   # "frame", "value" (a number or text) or "mapping" (a dict)
+    kind: str = "frame"                   # "frame", "value" (a number or text), "mapping" (a dict), "array"
     engines: tuple[str, ...] = ()         # engines an answer must come from; () accepts any
     keys: tuple[str, ...] = ()            # columns that identify a row, for precise messages
     rules: compare.Rules = field(default_factory=compare.Rules)
@@ -82,7 +82,7 @@ def register(ex: Exercise) -> Exercise:
 
 
 def get(exercise_id: str) -> Exercise:
-    from . import exercises  # noqa: F401  (registers every exercise on first use)
+    from . import exercises, foundations  # noqa: F401  (register every exercise on first use)
     try:
         return EXERCISES[exercise_id]
     except KeyError:
@@ -136,7 +136,7 @@ def grade(exercise_id: str, answer: Any, **context: Any) -> Verdict:
                        "itself (do not call .compute(), .toPandas() or .to_pandas() on it).")
     expected = ex.expected(**context)
     try:
-        problem = {"frame": _frame, "value": _value, "mapping": _mapping}[ex.kind](ex, answer, expected)
+        problem = {"frame": _frame, "value": _value, "mapping": _mapping, "array": _array}[ex.kind](ex, answer, expected)
     except Exception as exc:  # the learner's lazy code fails only when the grader computes it
         problem = f"computing your answer failed: {type(exc).__name__}: {exc}"
     if problem:
@@ -255,3 +255,22 @@ def _mapping(ex: Exercise, answer: Any, expected: dict) -> str:
         if not _same(got, want, ex.rules):
             return f"{key} is {_fmt(got)}, expected {_fmt(want)}."
     return ""
+
+
+def _array(ex: Exercise, answer: Any, expected: np.ndarray) -> str:
+    """A NumPy answer: the same shape, then every value (within the exercise's tolerance)."""
+    if not isinstance(answer, np.ndarray):
+        return (f"expected a NumPy array, got {type(answer).__name__}: the exercise is to stay in NumPy "
+                "(np.asarray(...) if you built a list).")
+    if answer.shape != expected.shape:
+        return f"wrong shape: {answer.shape}, expected {expected.shape}."
+    try:
+        close = np.isclose(answer, expected, rtol=ex.rules.rtol, atol=ex.rules.atol, equal_nan=True)
+    except TypeError:
+        return f"expected numbers, got an array of {answer.dtype}."
+    if close.all():
+        return ""
+    bad = np.argwhere(~close)
+    at = tuple(int(i) for i in bad[0])
+    return (f"wrong value at index {at if len(at) > 1 else at[0]}: {_fmt(answer[at])}, expected "
+            f"{_fmt(expected[at])} ({len(bad):,} wrong value(s) of {expected.size:,}).")

@@ -36,6 +36,15 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+# A track's folder under labs/ -> the letter its exercise ids start with ("f02.zscore" is in
+# labs/foundations/02_numpy.ipynb); the big-data labs at the top have none ("02.top_id6").
+TRACKS = {"foundations": "f"}
+
+
+def exercise_prefix(path: Path) -> str:
+    return TRACKS.get(path.parent.name, "") + path.stem[:2]
+
+
 def exercise_of(cell) -> str | None:
     return cell.get("metadata", {}).get("scalelab", {}).get("exercise")
 

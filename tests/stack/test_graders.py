@@ -19,6 +19,17 @@ def _events():
     return pd.read_parquet(datasets.generate("events", scale="tiny", rate=1).table_path())
 
 
+def _table(generator: str, table: str, **params):
+    return lambda: pd.read_parquet(datasets.generate(generator, scale="tiny", **params).table_path(table))
+
+
+_dirty, _customers, _trips = _table("tabular", "dirty", dirty=1), _table("tabular", "data"), _table("trips", "trips")
+
+
+def _promos():
+    return pd.DataFrame({"zone_id": [1, 1, 2, 9_999], "promo": ["a", "b", "c", "d"]})
+
+
 def _rows():
     return pd.DataFrame({"engine": ["duckdb", "spark", "duckdb", "spark"], "status": ["ok"] * 4,
                          "warm_median_s": [0.1, 1.0, 0.2, 2.0]})
@@ -41,6 +52,12 @@ CONTEXTS = {
     "10.out_of_core": lambda: {"data": datasets.generate("groupby", scale="tiny")},
     "10.hot_key": lambda: {"frame": skewed_keys(5_000, seed=11)},
     "10.unique_users": lambda: {"events": _events()},
+    "f01.income": lambda: {"dirty": _dirty()},
+    "f01.signup_dates": lambda: {"dirty": _dirty()},
+    "f02.zscore": lambda: {"data": _customers()},
+    "f02.least_squares": lambda: {"data": _customers()},
+    "f03.daily": lambda: {"trips": _trips()},
+    "f03.join_counts": lambda: {"trips": _trips(), "promos": _promos()},
 }
 
 
@@ -81,7 +98,7 @@ def _wrong_frames(ex, right: pd.DataFrame):
     value_cols = [c for c in right.columns if c not in ex.keys and pd.api.types.is_numeric_dtype(right[c])]
     changed = right.copy()
     changed.loc[changed.index[0], value_cols[0]] = changed[value_cols[0]].iloc[0] * 2 + 1
-    yield "changed value", changed, f"wrong value for {ex.keys[0]}="
+    yield "changed value", changed, f"wrong value for {ex.keys[0]}=" if ex.keys else "some values are wrong"
 
 
 @pytest.mark.parametrize("exercise", sorted(CONTEXTS))
@@ -105,6 +122,14 @@ def test_the_grader_accepts_the_answer_and_rejects_wrong_ones(exercise, as_engin
         wrong = {**right, key: right[key] + 1 if isinstance(right[key], int) else f"not {right[key]}"}
         verdict = grading.grade(exercise, wrong, **context)
         assert not verdict.ok and f"{key} is" in verdict.message
+    elif ex.kind == "array":
+        assert grading.grade(exercise, right, **context).ok
+        changed = right.copy()
+        changed.flat[-1] += 1
+        for wrong, says in ((changed, "wrong value at index"), (right[:-1], "wrong shape"),
+                            (right.tolist(), "expected a NumPy array")):
+            verdict = grading.grade(exercise, wrong, **context)
+            assert not verdict.ok and says in verdict.message, verdict.message
     else:
         assert grading.grade(exercise, right, **context).ok
         wrong = right + 1 if isinstance(right, int) else "pandas"

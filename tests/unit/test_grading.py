@@ -1,5 +1,6 @@
 """The grader's verdicts, on small frames: precise about what is wrong, strict only when asked."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,7 +15,8 @@ def _exercises():
     added = [grading.register(Exercise("99.frame", "a frame", lambda: TRUTH, keys=("k",))),
              grading.register(Exercise("99.polars", "in polars", lambda: TRUTH, keys=("k",), engines=("polars",))),
              grading.register(Exercise("99.value", "a number", lambda: 42, kind="value")),
-             grading.register(Exercise("99.mapping", "a dict", lambda: {"a": 1, "b": "x"}, kind="mapping"))]
+             grading.register(Exercise("99.mapping", "a dict", lambda: {"a": 1, "b": "x"}, kind="mapping")),
+             grading.register(Exercise("99.array", "an array", lambda: np.arange(6.0).reshape(2, 3), kind="array"))]
     yield
     for ex in added:
         grading.EXERCISES.pop(ex.id)
@@ -65,6 +67,17 @@ def test_values_and_mappings():
     assert grading.grade("99.mapping", {"a": 1, "b": "x"}).ok
     assert "b is 'y', expected 'x'" in grading.grade("99.mapping", {"a": 1, "b": "y"}).message
     assert "missing key(s) ['b']" in grading.grade("99.mapping", {"a": 1}).message
+
+
+def test_arrays_are_checked_for_type_shape_and_the_first_wrong_value():
+    right = np.arange(6.0).reshape(2, 3)
+    assert grading.grade("99.array", right + 1e-12).ok
+    assert "expected a NumPy array, got list" in grading.grade("99.array", right.tolist()).message
+    assert "wrong shape: (3, 2), expected (2, 3)" in grading.grade("99.array", right.T).message
+    wrong = right.copy()
+    wrong[1, 2] = 9
+    assert "wrong value at index (1, 2): 9, expected 5 (1 wrong value(s) of 6)" in grading.grade("99.array", wrong).message
+    assert "expected numbers" in grading.grade("99.array", np.array([["a"] * 3] * 2)).message
 
 
 def test_strict_mode_raises_and_lenient_mode_shows(monkeypatch):

@@ -27,7 +27,7 @@ def test_each_exercise_has_a_solution_and_a_check(path):
         assert notebooks.solution_path(path, ex).exists(), f"no solution for {ex}"
         assert any(re.search(rf"check\(\s*[\"']{re.escape(ex)}[\"']", s) for s in sources), \
             f"{path.name} never checks {ex}"
-        assert ex.split(".")[0] == path.stem[:2], f"{ex} is filed under another lab than {path.name}"
+        assert ex.split(".")[0] == notebooks.exercise_prefix(path), f"{ex} is filed under another lab than {path.name}"
 
 
 @pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
