@@ -2,6 +2,7 @@
 
     scalelab up | down | status | logs SERVICE | doctor
     scalelab serve ROLE     # what a container (and the local runtime) runs for one role
+    scalelab quiz [N]       # the interview question bank, with the numbers behind each answer
 """
 
 from __future__ import annotations
@@ -481,6 +482,52 @@ def bench_report_cmd(
     md, page = bench_report.write(df, _results_dir(cfg))
     console.print(md.read_text())
     console.print(f"report: {md}\n        {page}")
+
+
+@app.command(name="quiz")
+def quiz(number: Optional[str] = typer.Argument(None, help="A question's number (see --list); all in order if left out."),
+         list_: bool = typer.Option(False, "--list", help="List the questions and stop."),
+         topic: Optional[str] = typer.Option(None, help="Only this topic (numpy, pandas, ml, big data)."),
+         scale: str = typer.Option("tiny", help="The data behind each demonstration."),
+         demo: bool = typer.Option(True, "--demo/--no-demo", help="Run each answer's demonstration."),
+         wait: bool = typer.Option(True, "--wait/--no-wait", help="Ask, wait for Enter, then answer.")) -> None:
+    """Interview questions in the terminal: the question, your turn, the model answer and the numbers behind it."""
+    from rich.markdown import Markdown
+
+    from . import interview
+
+    try:
+        chosen = [interview.find(number)] if number else interview.questions(topic=topic)
+    except interview.QuestionError as exc:
+        raise _fail(exc, 2) from None
+    if not chosen:
+        raise _fail(ValueError(f"no questions on {topic!r}; topics: "
+                               f"{', '.join(sorted({q.topic for q in interview.questions()}))}"), 2)
+    if list_:
+        table = Table("#", "topic", "question")
+        for q in chosen:
+            table.add_row(q.id[:2], q.topic, q.title)
+        console.print(table)
+        return
+    failed = 0
+    for q in chosen:
+        console.rule(f"[bold]{q.id[:2]} · {q.topic}")
+        console.print(f"[bold]{q.title}[/]")
+        if wait:
+            typer.prompt("Answer it (aloud, or on paper), then press Enter for the model answer",
+                         default="", show_default=False)
+        console.print(Markdown(q.answer), soft_wrap=False)   # wrapped: prose, nothing to copy
+        if demo:
+            result = q.run_demo(scale)
+            table = Table("the numbers (this lab's data, scale " + scale + ")", "")
+            for key, value in result.numbers.items():
+                table.add_row(key, str(value))
+            console.print(table)
+            for claim in result.claims:
+                console.print(("[green]✔[/] " if claim.holds else "[red]✘ does not hold:[/] ") + claim.text)
+            failed += len(result.failed())
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point
