@@ -484,6 +484,23 @@ def bench_report_cmd(
     console.print(f"report: {md}\n        {page}")
 
 
+model_app = typer.Typer(help="The churn model that the model-api service serves.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("train")
+def model_train(scale: Optional[str] = typer.Option(None, help="Scale of the tabular data (default: "
+                                                    "MODEL_API_TRAIN_SCALE).")) -> None:
+    """Train the churn model and persist it with its card (versions, data, held-out scores, sha256)."""
+    from .serving import model
+
+    card = model.train(_config(), scale)
+    console.print(f"{card.model_id}: trained on {card.trained_rows:,} rows of {card.dataset}, held-out ROC AUC "
+                  f"{card.holdout_roc_auc:.3f}, accuracy {card.holdout_accuracy:.3f}; scikit-learn {card.sklearn}")
+    console.print(f"saved in {model.model_dir(_config())}; restart model-api to serve it "
+                  "(make down && make up, or scalelab down/up)")
+
+
 @app.command(name="quiz")
 def quiz(number: Optional[str] = typer.Argument(None, help="A question's number (see --list); all in order if left out."),
          list_: bool = typer.Option(False, "--list", help="List the questions and stop."),

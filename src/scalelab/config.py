@@ -46,6 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPARK_APP_CORES", "2", "Cores each Spark application takes (spark.cores.max)", "int"),
     Setting("SPARK_WORKER_MEMORY", "2g", "Memory the Spark worker offers to executors"),
     Setting("SPARK_EXECUTOR_MEMORY", "1g", "Memory of each executor the helpers ask for"),
+    # Short-lived lab JVMs start faster with the C1 compiler only and the serial collector (measured:
+    # getOrCreate 13-20 s -> 11-13 s, a first job 7-9 s -> 5-6.5 s); empty it for long jobs on big data.
+    Setting("SPARK_APP_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+            "JVM options of each application's driver and executors"),
     Setting("SPARK_DAEMON_MEMORY", "512m", "Heap of the Spark master and worker daemons"),
     # Dask
     Setting("DASK_SCHEDULER_PORT", "8786", "Dask scheduler port", "port"),
@@ -68,6 +72,9 @@ SETTINGS: tuple[Setting, ...] = (
     # JupyterLab
     Setting("JUPYTER_PORT", "8888", "JupyterLab port", "port"),
     Setting("JUPYTER_TOKEN", "", "JupyterLab token (default: generated once, kept in the state folder)"),
+    # The model service (foundations track: model deployment)
+    Setting("MODEL_API_PORT", "8100", "model-api port (the churn model behind FastAPI)", "port"),
+    Setting("MODEL_API_TRAIN_SCALE", "tiny", "Scale of the tabular data the served model is trained on"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
 )

@@ -56,6 +56,9 @@ def spark(app_name: str = "scalelab", **conf: Any):
                .config("spark.driver.host", driver_host)
                .config("spark.driver.bindAddress", os.environ.get("SPARK_DRIVER_BIND_ADDRESS", cfg.bind_host))
                .config("spark.executor.memory", cfg.get("SPARK_EXECUTOR_MEMORY"))
+               # Set before the driver's JVM starts (pyspark passes them to spark-submit), so they apply to it.
+               .config("spark.driver.extraJavaOptions", cfg.get("SPARK_APP_JAVA_OPTIONS"))
+               .config("spark.executor.extraJavaOptions", cfg.get("SPARK_APP_JAVA_OPTIONS"))
                # One executor of SPARK_APP_CORES per application, capped by spark.cores.max, so a
                # second notebook's application gets the worker's other slots instead of waiting.
                .config("spark.executor.cores", str(cfg.int("SPARK_APP_CORES")))

@@ -179,3 +179,123 @@ register(Exercise(
     "f03.daily", "Trips and median fare per day", _daily, keys=("day",), rules=Rules(rtol=1e-12),
     hint="trips.set_index('pickup_at').resample('D'): .size() for trips, ['fare'].median() for the fare; "
          "a day without trips is a row with 0 trips and a missing median."))
+
+
+def _scored(batch: pd.DataFrame) -> pd.DataFrame:
+    from .serving import model
+    from .workloads import ml
+
+    fitted, _, _ = model.load()
+    return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(ml.model_frame(batch))[:, 1]})
+
+
+def _drifted(reference: pd.DataFrame, shifted: pd.DataFrame) -> list[str]:
+    from .serving import drift
+
+    report = drift.report(reference, shifted)
+    return sorted(report.loc[report["drifted"], "feature"])
+
+
+register(Exercise(
+    "f08.scored", "Customers scored through the model-api", _scored, keys=("id",), rules=Rules(rtol=0),
+    hint="requests.post(f'{API}/predict', json=load.customers_payload(to_score)).json()['p_churn'] is in the "
+         "order of the rows you sent."))
+
+register(Exercise(
+    "f08.drifted", "The features that drifted", _drifted, kind="value",
+    hint="report['drifted'] is a boolean column; sorted(report.loc[report['drifted'], 'feature'])."))
+
+
+def _confusion(y_true, p, threshold: float) -> dict:
+    decide, y_true = np.asarray(p) >= threshold, np.asarray(y_true)
+    return {"tp": int((decide & (y_true == 1)).sum()), "fp": int((decide & (y_true == 0)).sum()),
+            "fn": int((~decide & (y_true == 1)).sum()), "tn": int((~decide & (y_true == 0)).sum())}
+
+
+def _best_depth(X: pd.DataFrame, y) -> int:
+    from sklearn.model_selection import validation_curve
+    from sklearn.tree import DecisionTreeClassifier
+
+    cols = ["age", "income", "balance", "tenure_months", "num_products"]
+    depths = list(range(1, 13))
+    _, valid = validation_curve(DecisionTreeClassifier(random_state=0), X[cols].fillna(-1), y,
+                                param_name="max_depth", param_range=depths, cv=5, scoring="roc_auc")
+    return depths[int(valid.mean(axis=1).argmax())]
+
+
+register(Exercise(
+    "f05.confusion", "The confusion matrix at a threshold of 0.3", _confusion, kind="mapping",
+    hint="decide = p >= 0.3; tp counts decide & (y_test == 1), fp decide & (y_test == 0), and so on."))
+
+register(Exercise(
+    "f05.best_depth", "The depth that validates best", _best_depth, kind="value",
+    hint="validation_curve(DecisionTreeClassifier(random_state=0), X_train[cols].fillna(-1), y_train, "
+         "param_name='max_depth', param_range=range(1, 13), cv=5, scoring='roc_auc'); the argmax of the mean."))
+
+
+def _output_gradient(net, X, y) -> float:
+    return float(net.gradients(X, y)["b2"][0])
+
+
+def _most_important(model, X, y) -> str:
+    from sklearn.inspection import permutation_importance
+
+    from .nn import FEATURES
+
+    imp = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=5, random_state=0)
+    return FEATURES[int(imp.importances_mean.argmax())]
+
+
+register(Exercise(
+    "f07.output_gradient", "d loss / d b2, by hand", _output_gradient, kind="value", rules=Rules(rtol=1e-9),
+    hint="b2 is added to every row's output before the sigmoid, so its gradient is the mean of dz2 * n / n: "
+         "(net.predict_proba(X) - y).mean()."))
+
+register(Exercise(
+    "f07.most_important", "The feature the network relies on most", _most_important, kind="value",
+    hint="permutation_importance(...).importances_mean has one value per feature, in nn.FEATURES order."))
+
+
+def tree_models() -> dict:
+    """The two tree ensembles the scikit-learn lab compares (and its grader refits), as pipelines."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from .workloads import ml
+
+    def prepare():      # trees need no scaling, and take missing numbers as they are
+        return ColumnTransformer([("numeric", "passthrough", list(ml.NUMERIC)),
+                                  ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                                   list(ml.CATEGORICAL))])
+    return {"random forest": Pipeline([("prepare", prepare()), ("model", RandomForestClassifier(
+                n_estimators=200, min_samples_leaf=5, random_state=0, n_jobs=2))]),
+            "gradient boosting": Pipeline([("prepare", prepare()),
+                                           ("model", HistGradientBoostingClassifier(random_state=0))])}
+
+
+def _best_c(pipe, X, y) -> float:
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    search = GridSearchCV(clone(pipe), {"model__C": [0.01, 0.1, 1.0, 10.0]}, scoring="roc_auc",
+                          cv=StratifiedKFold(5, shuffle=True, random_state=0)).fit(X, y)
+    return float(search.best_params_["model__C"])
+
+
+def _ensembles(X_train, y_train, X_test, y_test) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    return {key: float(roc_auc_score(y_test, model.fit(X_train, y_train).predict_proba(X_test)[:, 1]))
+            for key, model in zip(("random_forest", "gradient_boosting"), tree_models().values(), strict=True)}
+
+
+register(Exercise(
+    "f06.best_c", "The penalty chosen by cross-validation", _best_c, kind="value",
+    hint="GridSearchCV(pipe, {'model__C': [...]}, scoring='roc_auc', cv=StratifiedKFold(5, shuffle=True, "
+         "random_state=0)).fit(X_train, y_train).best_params_['model__C']"))
+
+register(Exercise(
+    "f06.ensembles", "Held-out ROC AUC of the two ensembles", _ensembles, kind="mapping", rules=Rules(rtol=1e-12),
+    hint="roc_auc_score(y_test, models[name].predict_proba(X_test)[:, 1]) for each of the two fitted models."))

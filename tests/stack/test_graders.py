@@ -6,6 +6,7 @@ same answer with a row missing, a value changed, or computed with pandas instead
 The notebooks' tests (tests/labs) show that the written solutions pass too.
 """
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,6 +29,72 @@ _dirty, _customers, _trips = _table("tabular", "dirty", dirty=1), _table("tabula
 
 def _promos():
     return pd.DataFrame({"zone_id": [1, 1, 2, 9_999], "promo": ["a", "b", "c", "d"]})
+
+
+def _model_reference():
+    from scalelab.serving import model
+
+    return model.load()[2]
+
+
+def _shifted():
+    from scalelab.workloads import ml
+
+    return ml.model_frame(_customers().sample(1_000, random_state=5)).assign(income=lambda d: d["income"] * 3)
+
+
+def _scores():
+    rng = np.random.default_rng(0)
+    return {"y_true": rng.integers(0, 2, 500), "p": rng.random(500), "threshold": 0.3}
+
+
+def _depth_data():
+    from scalelab.workloads import ml
+
+    data = _customers()
+    return {"X": ml.model_frame(data), "y": data["churn"].to_numpy()}
+
+
+def _network():
+    from scalelab import nn
+
+    X, y = nn.churn_matrix(_customers())
+    return {"net": nn.Network.init(X.shape[1], 8, seed=0), "X": X[:64], "y": y[:64]}
+
+
+def _fitted_mlp():
+    from sklearn.neural_network import MLPClassifier
+
+    from scalelab import nn
+
+    X, y = nn.churn_matrix(_customers())
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), activation="tanh", max_iter=300, random_state=0).fit(X[:8000], y[:8000])
+    return {"model": mlp, "X": X[8000:], "y": y[8000:]}
+
+
+def _split():
+    from scalelab.workloads import ml
+
+    data = _customers()
+    test = (data["id"] % 5 == 0).to_numpy()
+    X, y = ml.model_frame(data), data["churn"].to_numpy()
+    return X[~test], X[test], y[~test], y[test]
+
+
+def _search():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from scalelab.workloads import ml
+
+    X, _, y, _ = _split()
+    pipe = Pipeline([("prepare", ml.logistic_pipeline().named_steps["encode"]), ("model", LogisticRegression(max_iter=500))])
+    return {"pipe": Pipeline([("frame", ml.logistic_pipeline().named_steps["frame"]), *pipe.steps]), "X": X, "y": y}
+
+
+def _ensembles():
+    X_train, X_test, y_train, y_test = _split()
+    return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
 
 
 def _rows():
@@ -58,6 +125,14 @@ CONTEXTS = {
     "f02.least_squares": lambda: {"data": _customers()},
     "f03.daily": lambda: {"trips": _trips()},
     "f03.join_counts": lambda: {"trips": _trips(), "promos": _promos()},
+    "f05.confusion": _scores,
+    "f05.best_depth": _depth_data,
+    "f06.best_c": _search,
+    "f06.ensembles": _ensembles,
+    "f07.output_gradient": _network,
+    "f07.most_important": _fitted_mlp,
+    "f08.scored": lambda: {"batch": _customers().sample(50, random_state=8)},
+    "f08.drifted": lambda: {"reference": _model_reference(), "shifted": _shifted()},
 }
 
 
@@ -103,7 +178,7 @@ def _wrong_frames(ex, right: pd.DataFrame):
 
 @pytest.mark.parametrize("exercise", sorted(CONTEXTS))
 def test_the_grader_accepts_the_answer_and_rejects_wrong_ones(exercise, as_engine, client_environment, require):
-    require("spark-master", "spark-worker", "dask-scheduler", "ray-head")
+    require("spark-master", "spark-worker", "dask-scheduler", "ray-head", "model-api")   # model-api: its model
     ex = grading.get(exercise)
     context = CONTEXTS[exercise]()
     right = ex.expected(**context)

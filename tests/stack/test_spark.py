@@ -45,3 +45,25 @@ def test_a_dataframe_job_gives_the_right_answer(spark):
     n = 200_000
     row = spark.range(n).selectExpr("sum(id) AS s", "count(*) AS c", "sum(id % 7) AS m").collect()[0]
     assert (row.s, row.c, row.m) == (n * (n - 1) // 2, n, sum(i % 7 for i in range(n)))
+
+
+def test_driver_and_executors_run_with_the_configured_jvm_options(spark, cfg):
+    wanted = cfg.get("SPARK_APP_JAVA_OPTIONS").split()
+    assert wanted, "SPARK_APP_JAVA_OPTIONS is empty: nothing to check"
+    driver = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert set(wanted) <= set(driver), driver
+
+    def executor_jvm_args(_):
+        import os
+
+        # A Python worker runs under the executor's JVM (via pyspark's daemon): walk up to it.
+        pid = os.getppid()
+        for _level in range(4):
+            args = open(f"/proc/{pid}/cmdline").read().split("\0")
+            if any("CoarseGrainedExecutorBackend" in a for a in args):
+                return [" ".join(args)]
+            pid = int(open(f"/proc/{pid}/stat").read().split(") ")[1].split()[1])
+        return ["no executor JVM above this Python worker"]
+
+    executor = spark.sparkContext.parallelize([0], 1).mapPartitions(executor_jvm_args).collect()[0]
+    assert all(flag in executor for flag in wanted), executor

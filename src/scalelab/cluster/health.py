@@ -141,3 +141,8 @@ def jupyterlab(cfg: Config, _: int = 0) -> str:
     status = http_json(cfg.url("JUPYTER_PORT", "/api/status"),
                        headers={"Authorization": f"token {cfg.jupyter_token}"})
     return f"{status.get('kernels', 0)} kernel(s)"
+
+
+def model_api(cfg: Config, _: int = 0) -> str:
+    card = http_json(cfg.url("MODEL_API_PORT", "/health"))
+    return f"{card['model_id']}, held-out ROC AUC {card['holdout_roc_auc']:.3f}"

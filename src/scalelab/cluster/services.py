@@ -163,6 +163,13 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
     return Launch(argv, env, cwd=cfg.root)
 
 
+def _model_api(cfg: Config, _: int) -> Launch:
+    # Trains the churn model on first start (MODEL_API_TRAIN_SCALE), then serves the persisted one.
+    return Launch([_bin(cfg, "uvicorn"), "--factory", "scalelab.serving.app:create_app", "--host", cfg.bind_host,
+                   "--port", str(cfg.port("MODEL_API_PORT")), "--log-level", "warning", "--no-access-log"],
+                  cwd=cfg.root)
+
+
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
          stop_grace=20.0) -> Service:
     return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace)
@@ -188,11 +195,14 @@ def services(cfg: Config) -> list[Service]:
              _kafka, health.kafka_broker, None, True),
         _one("jupyterlab", "jupyterlab", "JupyterLab", ("JUPYTER_PORT",), _jupyterlab, health.jupyterlab,
              "JUPYTER_PORT"),
+        _one("model-api", "model-api", "The churn model behind FastAPI", ("MODEL_API_PORT",), _model_api,
+             health.model_api, "MODEL_API_PORT", stop_grace=5.0),
     ]
     return out
 
 
-ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab")
+ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
+         "model-api")
 
 
 def by_name(cfg: Config, name: str) -> Service:

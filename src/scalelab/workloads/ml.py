@@ -218,29 +218,37 @@ tune = suite.add("tune", "the same grid search with Ray Tune, one trial per para
 tune.reference(serial_search)
 
 
-@tune.on("ray")
-def _(t):
+def ray_grid(trial, grid: dict[str, list], metric: str, **data) -> list[tuple[dict, dict]]:
+    """Run `trial(config, **data)` for every point of `grid` as Ray Tune trials: [(config, metrics)].
+
+    `data` goes to the object store once (with_parameters), not once per trial.
+    """
     from ray import tune as ray_tune
 
-    def trial(config, X, y, folds):
-        scores = [_fold_score(X, y, folds, config, f) for f in range(len(folds))]
-        return {"score": float(np.mean(scores)), "fold_scores": scores}
-
-    trainable = ray_tune.with_parameters(trial, X=t["X"], y=t["y"], folds=t["folds"])
-    space = {k: ray_tune.grid_search(v) for k, v in GRID.items()}
+    trainable = ray_tune.with_parameters(trial, **data)
+    space = {k: ray_tune.grid_search(v) for k, v in grid.items()}
     with tempfile.TemporaryDirectory(prefix="scalelab-tune-") as storage:
         results = ray_tune.Tuner(
             ray_tune.with_resources(trainable, {"cpu": 1}), param_space=space,
             # Short trials: reuse each trial's actor (a new one costs a Python process that imports
             # Ray Tune and scikit-learn, about 15 s on two cores, far longer than the trial).
-            tune_config=ray_tune.TuneConfig(metric="score", mode="max", reuse_actors=True),
+            tune_config=ray_tune.TuneConfig(metric=metric, mode="max", reuse_actors=True),
             run_config=ray_tune.RunConfig(storage_path=storage, verbose=0),
         ).fit()
-        rows = [(r.config, r.metrics["fold_scores"]) for r in results]
-    if any(r.error for r in results):
-        raise RuntimeError(f"Ray Tune: {sum(1 for r in results if r.error)} trial(s) failed: "
-                           f"{next(r.error for r in results if r.error)}")
-    return search_table([{k: c[k] for k in GRID} for c, _ in rows], np.array([s for _, s in rows]))
+        if any(r.error for r in results):
+            raise RuntimeError(f"Ray Tune: {sum(1 for r in results if r.error)} trial(s) failed: "
+                               f"{next(r.error for r in results if r.error)}")
+        return [(r.config, r.metrics) for r in results]
+
+
+@tune.on("ray")
+def _(t):
+    def trial(config, X, y, folds):
+        scores = [_fold_score(X, y, folds, config, f) for f in range(len(folds))]
+        return {"score": float(np.mean(scores)), "fold_scores": scores}
+
+    rows = ray_grid(trial, GRID, "score", X=t["X"], y=t["y"], folds=t["folds"])
+    return search_table([{k: c[k] for k in GRID} for c, _ in rows], np.array([m["fold_scores"] for _, m in rows]))
 
 
 for _engine in ("dask", "spark", "duckdb", "polars"):

@@ -1,0 +1,2 @@
+drifted = sorted(report.loc[report["drifted"], "feature"])
+drifted
