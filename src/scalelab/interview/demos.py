@@ -234,3 +234,76 @@ def skew_and_salting(scale: str) -> Demo:
                 [Claim("hashing by a skewed key puts at least 80% of rows in one partition (one task does the work)",
                        share(plain) >= 0.8),
                  Claim("a random salt spreads the hot key: no partition holds more than 30%", share(salted) <= 0.3)])
+
+
+@demo
+def how_a_network_learns(scale: str) -> Demo:
+    from sklearn.metrics import roc_auc_score
+
+    from .. import nn
+
+    X, y = nn.churn_matrix(_customers(scale))
+    net = nn.Network.init(X.shape[1], 8, seed=0)
+    errors = {name: nn.relative_error(net.gradients(X[:64], y[:64])[name], nn.numeric_gradient(net, X[:64], y[:64], name))
+              for name in ("W1", "b1", "W2", "b2")}
+    net.fit(X, y, epochs=20, lr=0.5)
+    return Demo({"largest relative error, backpropagation vs finite differences": f"{max(errors.values()):.1e}",
+                 "log loss after epoch 1": round(net.history[0], 4), "log loss after epoch 20": round(net.history[-1], 4)},
+                [Claim("backpropagation's gradients agree with finite differences (relative error < 1e-5)",
+                       max(errors.values()) < 1e-5),
+                 Claim("gradient descent lowers the loss epoch after epoch, overall", net.history[-1] < net.history[0]),
+                 Claim("the trained network ranks churners well (training ROC AUC > 0.8)",
+                       roc_auc_score(y, net.predict_proba(X)) > 0.8)])
+
+
+@demo
+def deploying_a_model(scale: str) -> Demo:
+    import json
+    import tempfile
+
+    from ..config import Config
+    from ..serving import model
+    from ..workloads import ml
+
+    with tempfile.TemporaryDirectory(prefix="scalelab-quiz-") as state:
+        cfg = Config.load(environ={"SCALELAB_STATE_DIR": state, "MODEL_API_TRAIN_SCALE": scale})
+        card = model.train(cfg)
+        loaded, _, _ = model.load(cfg)
+        data = _customers(scale)
+        train = data["id"] % ml.HOLDOUT != 0
+        afresh = ml.logistic_pipeline().fit(ml.model_frame(data[train]), data.loc[train, "churn"].to_numpy())
+        rows = ml.model_frame(data.head(500))
+        same = bool((loaded.predict_proba(rows) == afresh.predict_proba(rows)).all())
+        _, card_file, _ = model.paths(cfg)
+        card_file.write_text(json.dumps(json.loads(card_file.read_text()) | {"sklearn": "0.0.1"}))
+        try:
+            model.load(cfg)
+            refused = False
+        except model.ModelError:
+            refused = True
+    return Demo({"model": card.model_id, "held-out ROC AUC on its card": round(card.holdout_roc_auc, 3),
+                 "scikit-learn on its card": card.sklearn},
+                [Claim("the loaded file predicts exactly as the pipeline trained afresh on the same rows", same),
+                 Claim("a model saved with another scikit-learn version is refused, not trusted", refused)])
+
+
+@demo
+def shuffles(scale: str) -> Demo:
+    from .. import datasets
+
+    x = pd.read_parquet(datasets.generate("groupby", scale=scale).table_path(), columns=["id1", "v1"])
+    partitions = 8
+    source = np.arange(len(x)) % partitions                               # where each row starts
+    target = pd.util.hash_array(x["id1"].to_numpy(dtype=object)) % partitions   # where its key's group is reduced
+    moved = int((source != target).sum())
+    # With a map-side combine each source partition sends one partial sum per key it holds.
+    partials = x.assign(source=source).groupby(["source", "id1"]).size()
+    combined = int((partials.index.get_level_values("source")
+                    != pd.util.hash_array(partials.index.get_level_values("id1").to_numpy(dtype=object)) % partitions).sum())
+    return Demo({"rows": len(x), "keys (id1)": x["id1"].nunique(), "partitions": partitions,
+                 "rows sent over the network, plain shuffle": moved, "partial sums sent, with a map-side combine": combined},
+                [Claim(f"a hash shuffle moves about (P-1)/P = {(partitions - 1) / partitions:.0%} of the rows",
+                       abs(moved / len(x) - (partitions - 1) / partitions) < 0.03),
+                 Claim("combining before the shuffle sends at most partitions x keys partial results",
+                       combined <= partitions * x["id1"].nunique()),
+                 Claim("which, with few keys, is a small fraction of the rows", combined < 0.2 * moved)])
