@@ -75,6 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
     # The model service (foundations track: model deployment)
     Setting("MODEL_API_PORT", "8100", "model-api port (the churn model behind FastAPI)", "port"),
     Setting("MODEL_API_TRAIN_SCALE", "tiny", "Scale of the tabular data the served model is trained on"),
+    # The trips dashboard (foundations track: visualisation)
+    Setting("DASHBOARD_PORT", "8050", "Dashboard port (Dash app on the trips data set)", "port"),
+    Setting("DASHBOARD_SCALE", "tiny", "Scale of the trips data the dashboard shows"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
 )

@@ -299,3 +299,26 @@ register(Exercise(
 register(Exercise(
     "f06.ensembles", "Held-out ROC AUC of the two ensembles", _ensembles, kind="mapping", rules=Rules(rtol=1e-12),
     hint="roc_auc_score(y_test, models[name].predict_proba(X_test)[:, 1]) for each of the two fitted models."))
+
+
+def _boroughs(trips: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
+    from . import dashboard
+
+    return dashboard.select(trips, zones, dashboard.ALL)["borough"].value_counts().rename_axis("borough")
+
+
+def _busiest_hour(trips: pd.DataFrame) -> dict:
+    from .dashboard import DAYS
+
+    day, hour = trips.groupby([trips["pickup_at"].dt.day_of_week, trips["pickup_at"].dt.hour]).size().idxmax()
+    return {"day": DAYS[day], "hour": int(hour)}
+
+
+register(Exercise(
+    "f04.boroughs", "Pickups per borough, as a sorted bar chart", _boroughs, kind="bars",
+    hint="rides['borough'].value_counts() is already sorted from most to fewest; .plot.bar(title=..., ylabel=...)."))
+
+register(Exercise(
+    "f04.busiest_hour", "The busiest hour of the week", _busiest_hour, kind="mapping",
+    hint="group by (pickup_at.dt.day_of_week, pickup_at.dt.hour), .size().idxmax() gives (day number, hour); "
+         "dashboard.DAYS[day] names the day."))

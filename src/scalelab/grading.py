@@ -64,7 +64,7 @@ class Exercise:
     id: str                               # "NN.name": the lab's number, then a short name
     title: str
     expected: Callable[..., Any]          # pandas: the right answer from the check's context
-    kind: str = "frame"                   # "frame", "value" (a number or text), "mapping" (a dict), "array"
+    kind: str = "frame"                   # "frame", "value", "mapping" (a dict), "array", "bars" (a chart)
     engines: tuple[str, ...] = ()         # engines an answer must come from; () accepts any
     keys: tuple[str, ...] = ()            # columns that identify a row, for precise messages
     rules: compare.Rules = field(default_factory=compare.Rules)
@@ -136,7 +136,8 @@ def grade(exercise_id: str, answer: Any, **context: Any) -> Verdict:
                        "itself (do not call .compute(), .toPandas() or .to_pandas() on it).")
     expected = ex.expected(**context)
     try:
-        problem = {"frame": _frame, "value": _value, "mapping": _mapping, "array": _array}[ex.kind](ex, answer, expected)
+        problem = {"frame": _frame, "value": _value, "mapping": _mapping, "array": _array,
+                   "bars": _bars}[ex.kind](ex, answer, expected)
     except Exception as exc:  # the learner's lazy code fails only when the grader computes it
         problem = f"computing your answer failed: {type(exc).__name__}: {exc}"
     if problem:
@@ -274,3 +275,22 @@ def _array(ex: Exercise, answer: Any, expected: np.ndarray) -> str:
     at = tuple(int(i) for i in bad[0])
     return (f"wrong value at index {at if len(at) > 1 else at[0]}: {_fmt(answer[at])}, expected "
             f"{_fmt(expected[at])} ({len(bad):,} wrong value(s) of {expected.size:,}).")
+
+
+def _bars(ex: Exercise, answer: Any, expected: pd.Series) -> str:
+    """A vertical bar chart (Matplotlib Axes): the bars in the expected order and heights, with a title and labels."""
+    if not hasattr(answer, "patches") or not hasattr(answer, "get_xticklabels"):
+        return f"expected the Matplotlib Axes of your bar chart (what .plot.bar(...) returns), got {type(answer).__name__}."
+    heights = [p.get_height() for p in answer.patches]
+    labels = [t.get_text() for t in answer.get_xticklabels()]
+    want = [str(k) for k in expected.index]
+    if len(heights) != len(expected):
+        return f"the chart has {len(heights)} bars, expected {len(expected)} (one per {expected.index.name or 'category'})."
+    if labels != want:
+        return f"the bars are labelled {labels}, expected {want} in this order."
+    for label, got, value in zip(want, heights, expected.to_numpy(), strict=True):
+        if not _same(float(got), float(value), ex.rules):
+            return f"the bar for {label} is {_fmt(float(got))} high, expected {_fmt(float(value))}."
+    missing = [what for what, text in (("a title", answer.get_title()), ("a y-axis label", answer.get_ylabel()))
+               if not text.strip()]
+    return f"the chart needs {' and '.join(missing)}: a reader must know what the bars measure." if missing else ""

@@ -125,6 +125,8 @@ CONTEXTS = {
     "f02.least_squares": lambda: {"data": _customers()},
     "f03.daily": lambda: {"trips": _trips()},
     "f03.join_counts": lambda: {"trips": _trips(), "promos": _promos()},
+    "f04.boroughs": lambda: {"trips": _trips(), "zones": _table("trips", "zones")()},
+    "f04.busiest_hour": lambda: {"trips": _trips()},
     "f05.confusion": _scores,
     "f05.best_depth": _depth_data,
     "f06.best_c": _search,
@@ -197,6 +199,18 @@ def test_the_grader_accepts_the_answer_and_rejects_wrong_ones(exercise, as_engin
         wrong = {**right, key: right[key] + 1 if isinstance(right[key], int) else f"not {right[key]}"}
         verdict = grading.grade(exercise, wrong, **context)
         assert not verdict.ok and f"{key} is" in verdict.message
+    elif ex.kind == "bars":
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        def chart(series):
+            return series.plot.bar(ax=plt.subplots()[1], title="t", ylabel="y")
+        assert grading.grade(exercise, chart(right), **context).ok
+        verdict = grading.grade(exercise, chart(right.sort_index()), **context)
+        assert not verdict.ok and "in this order" in verdict.message, verdict.message
+        plt.close("all")
     elif ex.kind == "array":
         assert grading.grade(exercise, right, **context).ok
         changed = right.copy()

@@ -8,6 +8,7 @@ from scalelab import grading
 from scalelab.grading import Exercise
 
 TRUTH = pd.DataFrame({"k": [1, 2, 3], "total": [10.0, 20.0, 30.0]})
+BARS = pd.Series([30, 20, 10], index=pd.Index(["c", "b", "a"], name="letter"))
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +17,8 @@ def _exercises():
              grading.register(Exercise("99.polars", "in polars", lambda: TRUTH, keys=("k",), engines=("polars",))),
              grading.register(Exercise("99.value", "a number", lambda: 42, kind="value")),
              grading.register(Exercise("99.mapping", "a dict", lambda: {"a": 1, "b": "x"}, kind="mapping")),
-             grading.register(Exercise("99.array", "an array", lambda: np.arange(6.0).reshape(2, 3), kind="array"))]
+             grading.register(Exercise("99.array", "an array", lambda: np.arange(6.0).reshape(2, 3), kind="array")),
+             grading.register(Exercise("99.bars", "a chart", lambda: BARS, kind="bars"))]
     yield
     for ex in added:
         grading.EXERCISES.pop(ex.id)
@@ -78,6 +80,25 @@ def test_arrays_are_checked_for_type_shape_and_the_first_wrong_value():
     wrong[1, 2] = 9
     assert "wrong value at index (1, 2): 9, expected 5 (1 wrong value(s) of 6)" in grading.grade("99.array", wrong).message
     assert "expected numbers" in grading.grade("99.array", np.array([["a"] * 3] * 2)).message
+
+
+def test_a_bar_chart_is_checked_for_order_heights_and_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def chart(series, **labels):
+        return series.plot.bar(ax=plt.subplots()[1], **labels)     # a new figure each: pandas draws on the current one
+
+    assert grading.grade("99.bars", chart(BARS, title="per letter", ylabel="count")).ok
+    assert "expected the Matplotlib Axes" in grading.grade("99.bars", BARS).message
+    unsorted = chart(BARS.sort_index(), title="t", ylabel="count")
+    assert "expected ['c', 'b', 'a'] in this order" in grading.grade("99.bars", unsorted).message
+    wrong = chart(BARS.mul([1, 1, 2]), title="t", ylabel="count")
+    assert "the bar for a is 20 high, expected 10" in grading.grade("99.bars", wrong).message
+    assert "needs a title and a y-axis label" in grading.grade("99.bars", chart(BARS)).message
+    plt.close("all")
 
 
 def test_strict_mode_raises_and_lenient_mode_shows(monkeypatch):

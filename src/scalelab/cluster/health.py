@@ -146,3 +146,9 @@ def jupyterlab(cfg: Config, _: int = 0) -> str:
 def model_api(cfg: Config, _: int = 0) -> str:
     card = http_json(cfg.url("MODEL_API_PORT", "/health"))
     return f"{card['model_id']}, held-out ROC AUC {card['holdout_roc_auc']:.3f}"
+
+
+def dashboard(cfg: Config, _: int = 0) -> str:
+    layout = http_json(cfg.url("DASHBOARD_PORT", "/_dash-layout"))
+    graphs = [c for c in layout["props"]["children"] if c.get("type") == "Graph"]
+    return f"{len(graphs)} graph(s)"

@@ -170,6 +170,10 @@ def _model_api(cfg: Config, _: int) -> Launch:
                   cwd=cfg.root)
 
 
+def _dashboard(cfg: Config, _: int) -> Launch:
+    return Launch([_bin(cfg, "python"), "-m", "scalelab.dashboard"], cwd=cfg.root)
+
+
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
          stop_grace=20.0) -> Service:
     return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace)
@@ -197,12 +201,14 @@ def services(cfg: Config) -> list[Service]:
              "JUPYTER_PORT"),
         _one("model-api", "model-api", "The churn model behind FastAPI", ("MODEL_API_PORT",), _model_api,
              health.model_api, "MODEL_API_PORT", stop_grace=5.0),
+        _one("dashboard", "dashboard", "Trips dashboard (Dash)", ("DASHBOARD_PORT",), _dashboard, health.dashboard,
+             "DASHBOARD_PORT", stop_grace=5.0),
     ]
     return out
 
 
 ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
-         "model-api")
+         "model-api", "dashboard")
 
 
 def by_name(cfg: Config, name: str) -> Service:
