@@ -4,18 +4,21 @@ import pytest
 from typer.testing import CliRunner
 
 from scalelab import interview
+from scalelab.interview import demos
 from scalelab.cli import app
 
 QUESTIONS = interview.questions()
+# Demonstrations that talk to the stack run in tests/stack/test_interview.py; these need nothing.
+LOCAL = [q for q in QUESTIONS if not demos.NEEDS[q.demo]]
 runner = CliRunner()
 
 
 def test_the_bank_covers_the_core_topics():
-    assert len(QUESTIONS) >= 9
+    assert len(QUESTIONS) >= 15
     assert {"numpy", "pandas", "ml", "big data"} <= {q.topic for q in QUESTIONS}
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=[q.id for q in QUESTIONS])
+@pytest.mark.parametrize("question", LOCAL, ids=[q.id for q in LOCAL])
 def test_each_demonstration_proves_its_answers_claims(question):
     assert len(question.answer) > 300, "a model answer, not a one-liner"
     demo = question.run_demo("tiny")
@@ -47,3 +50,10 @@ def test_quiz_refuses_an_unknown_question_or_topic():
     assert unknown.exit_code == 2 and "no question '99'" in unknown.output
     topic = runner.invoke(app, ["quiz", "--topic", "astrology", "--list"])
     assert topic.exit_code == 2 and "topics: big data, ml, numpy, pandas" in topic.output
+
+
+def test_quiz_says_which_service_a_demonstration_needs_when_it_does_not_answer(isolated_env):
+    # isolated_env: every port points at nothing, so kafka does not answer.
+    asked = runner.invoke(app, ["quiz", "14", "--no-wait"])
+    assert asked.exit_code == 1
+    assert "needs kafka, which does not answer" in asked.output and "make up" in asked.output

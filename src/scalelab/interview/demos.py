@@ -14,11 +14,15 @@ import pandas as pd
 from . import Claim, Demo
 
 DEMOS: dict[str, Callable[[str], Demo]] = {}
+NEEDS: dict[str, tuple[str, ...]] = {}      # the stack's services a demonstration talks to
 
 
-def demo(fn: Callable[[str], Demo]) -> Callable[[str], Demo]:
-    DEMOS[fn.__name__] = fn
-    return fn
+def demo(fn: Callable[[str], Demo] | None = None, *, needs: tuple[str, ...] = ()):
+    def register(f: Callable[[str], Demo]) -> Callable[[str], Demo]:
+        DEMOS[f.__name__] = f
+        NEEDS[f.__name__] = needs
+        return f
+    return register(fn) if fn is not None else register
 
 
 def _customers(scale: str) -> pd.DataFrame:
@@ -307,3 +311,56 @@ def shuffles(scale: str) -> Demo:
                  Claim("combining before the shuffle sends at most partitions x keys partial results",
                        combined <= partitions * x["id1"].nunique()),
                  Claim("which, with few keys, is a small fraction of the rows", combined < 0.2 * moved)])
+
+
+@demo(needs=("dask-scheduler", "dask-worker-1", "dask-worker-2"))
+def engines_compared(scale: str) -> Demo:
+    from .. import workloads
+    from ..engines import ENGINES
+    from ..workloads import runner
+
+    q = workloads.get("groupby.q1")
+    outcomes = {e: runner.run(q, e, scale=scale) for e in ("pandas", "duckdb", "dask")}
+    status = {(w.name, e): w.status(e) for w in workloads.WORKLOADS.values() for e in ENGINES}
+    declared = {e: sum(1 for (_, eng), st in status.items() if eng == e and st.startswith("no:")) for e in ENGINES}
+    return Demo({f"groupby.q1 seconds, {e} (timing)": round(o.seconds, 4) for e, o in outcomes.items()}
+                | {"workloads in the registry": len(workloads.WORKLOADS)}
+                | {f"workloads {e} declares it cannot do": n for e, n in declared.items() if n},
+                [Claim("pandas, DuckDB and the Dask cluster give the same answer, checked against pandas",
+                       all(o.checked.startswith("pandas") for o in outcomes.values())),
+                 Claim("every engine implements each workload or declares why not",
+                       all(st != "missing" for st in status.values()))])
+
+
+@demo(needs=("kafka",))
+def kafka_delivery(scale: str) -> Demo:
+    import time
+
+    from .. import connect, streaming
+
+    topic = streaming.new_topic(f"quiz-delivery-{time.time_ns()}", partitions=1)
+    produced = streaming.produce_messages(topic, ((b"k", f"m-{i}".encode()) for i in range(2_000)))
+    back = streaming.read_topic(topic)
+
+    def consume(n: int, commit: bool) -> list[bytes]:
+        consumer = connect.kafka_consumer(topic, group_id=f"{topic}-group", enable_auto_commit=False,
+                                          consumer_timeout_ms=5_000, max_poll_records=n)
+        got: list[bytes] = []
+        while len(got) < n:
+            for records in consumer.poll(timeout_ms=5_000, max_records=n - len(got)).values():
+                got += [r.value for r in records]
+        if commit:
+            consumer.commit()
+        consumer.close()
+        return got
+
+    first = consume(500, commit=True)          # processed and committed
+    crashed = consume(300, commit=False)       # processed, then "crashed" before committing
+    resumed = consume(300, commit=True)        # the group's next consumer starts at the last commit
+    return Demo({"acknowledged": produced.acknowledged, "in the log": len(back),
+                 "re-delivered after the crash": len(set(crashed) & set(resumed))},
+                [Claim("acks=all with an idempotent producer: every acknowledged message is in the log once",
+                       produced.acknowledged == len(back) == 2_000 and streaming.checksum(back) == produced.checksum),
+                 Claim("a consumer that crashes before committing has its messages delivered again (at least once)",
+                       crashed == resumed),
+                 Claim("committed messages are not delivered again", not set(first) & set(resumed))])
