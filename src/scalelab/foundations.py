@@ -109,7 +109,7 @@ def _installed(package: str) -> str | None:
         return None            # pinned for another platform or Python (a universal lock)
 
 
-# -- exercises -----------------------------------------------------------------------
+# -- exercises of 01_python_for_data_science -------------------------------------------------------
 def _normalised(dirty: pd.DataFrame) -> pd.DataFrame:
     from .datasets import tabular
 
@@ -130,6 +130,7 @@ register(Exercise(
          "fillna: '%Y-%m-%d', '%d/%m/%Y' (day first) and '%Y%m%d'. An impossible date stays missing."))
 
 
+# -- exercises of 02_numpy -------------------------------------------------------------------------
 def _numeric(data: pd.DataFrame) -> np.ndarray:
     return data[["balance", "tenure_months", "num_products"]].to_numpy(dtype=float)
 
@@ -158,6 +159,7 @@ register(Exercise(
          "the intercept, then one coefficient per column."))
 
 
+# -- exercises of 03_pandas ------------------------------------------------------------------------
 def _join_counts(trips: pd.DataFrame, promos: pd.DataFrame) -> dict:
     return {how: len(trips.merge(promos, left_on="dropoff_zone", right_on="zone_id", how=how))
             for how in ("inner", "left", "right", "outer")}
@@ -181,31 +183,31 @@ register(Exercise(
          "a day without trips is a row with 0 trips and a missing median."))
 
 
-def _scored(batch: pd.DataFrame) -> pd.DataFrame:
-    from .serving import model
-    from .workloads import ml
+# -- exercises of 04_visualisation -----------------------------------------------------------------
+def _boroughs(trips: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
+    from . import dashboard
 
-    fitted, _, _ = model.load()
-    return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(ml.model_frame(batch))[:, 1]})
+    return dashboard.select(trips, zones, dashboard.ALL)["borough"].value_counts().rename_axis("borough")
 
 
-def _drifted(reference: pd.DataFrame, shifted: pd.DataFrame) -> list[str]:
-    from .serving import drift
+def _busiest_hour(trips: pd.DataFrame) -> dict:
+    from .dashboard import DAYS
 
-    report = drift.report(reference, shifted)
-    return sorted(report.loc[report["drifted"], "feature"])
+    day, hour = trips.groupby([trips["pickup_at"].dt.day_of_week, trips["pickup_at"].dt.hour]).size().idxmax()
+    return {"day": DAYS[day], "hour": int(hour)}
 
 
 register(Exercise(
-    "f08.scored", "Customers scored through the model-api", _scored, keys=("id",), rules=Rules(rtol=0),
-    hint="requests.post(f'{API}/predict', json=load.customers_payload(to_score)).json()['p_churn'] is in the "
-         "order of the rows you sent."))
+    "f04.boroughs", "Pickups per borough, as a sorted bar chart", _boroughs, kind="bars",
+    hint="rides['borough'].value_counts() is already sorted from most to fewest; .plot.bar(title=..., ylabel=...)."))
 
 register(Exercise(
-    "f08.drifted", "The features that drifted", _drifted, kind="value",
-    hint="report['drifted'] is a boolean column; sorted(report.loc[report['drifted'], 'feature'])."))
+    "f04.busiest_hour", "The busiest hour of the week", _busiest_hour, kind="mapping",
+    hint="group by (pickup_at.dt.day_of_week, pickup_at.dt.hour), .size().idxmax() gives (day number, hour); "
+         "dashboard.DAYS[day] names the day."))
 
 
+# -- exercises of 05_ml_fundamentals ---------------------------------------------------------------
 def _confusion(y_true, p, threshold: float) -> dict:
     decide, y_true = np.asarray(p) >= threshold, np.asarray(y_true)
     return {"tp": int((decide & (y_true == 1)).sum()), "fp": int((decide & (y_true == 0)).sum()),
@@ -233,29 +235,7 @@ register(Exercise(
          "param_name='max_depth', param_range=range(1, 13), cv=5, scoring='roc_auc'); the argmax of the mean."))
 
 
-def _output_gradient(net, X, y) -> float:
-    return float(net.gradients(X, y)["b2"][0])
-
-
-def _most_important(model, X, y) -> str:
-    from sklearn.inspection import permutation_importance
-
-    from .nn import FEATURES
-
-    imp = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=5, random_state=0)
-    return FEATURES[int(imp.importances_mean.argmax())]
-
-
-register(Exercise(
-    "f07.output_gradient", "d loss / d b2, by hand", _output_gradient, kind="value", rules=Rules(rtol=1e-9),
-    hint="b2 is added to every row's output before the sigmoid, so its gradient is the mean of dz2 * n / n: "
-         "(net.predict_proba(X) - y).mean()."))
-
-register(Exercise(
-    "f07.most_important", "The feature the network relies on most", _most_important, kind="value",
-    hint="permutation_importance(...).importances_mean has one value per feature, in nn.FEATURES order."))
-
-
+# -- exercises of 06_scikit_learn ------------------------------------------------------------------
 def tree_models() -> dict:
     """The two tree ensembles the scikit-learn lab compares (and its grader refits), as pipelines."""
     from sklearn.compose import ColumnTransformer
@@ -301,24 +281,51 @@ register(Exercise(
     hint="roc_auc_score(y_test, models[name].predict_proba(X_test)[:, 1]) for each of the two fitted models."))
 
 
-def _boroughs(trips: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
-    from . import dashboard
+# -- exercises of 07_neural_networks ---------------------------------------------------------------
+def _output_gradient(net, X, y) -> float:
+    return float(net.gradients(X, y)["b2"][0])
 
-    return dashboard.select(trips, zones, dashboard.ALL)["borough"].value_counts().rename_axis("borough")
+
+def _most_important(model, X, y) -> str:
+    from sklearn.inspection import permutation_importance
+
+    from .nn import FEATURES
+
+    imp = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=5, random_state=0)
+    return FEATURES[int(imp.importances_mean.argmax())]
 
 
-def _busiest_hour(trips: pd.DataFrame) -> dict:
-    from .dashboard import DAYS
+register(Exercise(
+    "f07.output_gradient", "d loss / d b2, by hand", _output_gradient, kind="value", rules=Rules(rtol=1e-9),
+    hint="b2 is added to every row's output before the sigmoid, so its gradient is the mean of dz2 * n / n: "
+         "(net.predict_proba(X) - y).mean()."))
 
-    day, hour = trips.groupby([trips["pickup_at"].dt.day_of_week, trips["pickup_at"].dt.hour]).size().idxmax()
-    return {"day": DAYS[day], "hour": int(hour)}
+register(Exercise(
+    "f07.most_important", "The feature the network relies on most", _most_important, kind="value",
+    hint="permutation_importance(...).importances_mean has one value per feature, in nn.FEATURES order."))
+
+
+# -- exercises of 08_model_deployment --------------------------------------------------------------
+def _scored(batch: pd.DataFrame) -> pd.DataFrame:
+    from .serving import model
+    from .workloads import ml
+
+    fitted, _, _ = model.load()
+    return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(ml.model_frame(batch))[:, 1]})
+
+
+def _drifted(reference: pd.DataFrame, shifted: pd.DataFrame) -> list[str]:
+    from .serving import drift
+
+    report = drift.report(reference, shifted)
+    return sorted(report.loc[report["drifted"], "feature"])
 
 
 register(Exercise(
-    "f04.boroughs", "Pickups per borough, as a sorted bar chart", _boroughs, kind="bars",
-    hint="rides['borough'].value_counts() is already sorted from most to fewest; .plot.bar(title=..., ylabel=...)."))
+    "f08.scored", "Customers scored through the model-api", _scored, keys=("id",), rules=Rules(rtol=0),
+    hint="requests.post(f'{API}/predict', json=load.customers_payload(to_score)).json()['p_churn'] is in the "
+         "order of the rows you sent."))
 
 register(Exercise(
-    "f04.busiest_hour", "The busiest hour of the week", _busiest_hour, kind="mapping",
-    hint="group by (pickup_at.dt.day_of_week, pickup_at.dt.hour), .size().idxmax() gives (day number, hour); "
-         "dashboard.DAYS[day] names the day."))
+    "f08.drifted", "The features that drifted", _drifted, kind="value",
+    hint="report['drifted'] is a boolean column; sorted(report.loc[report['drifted'], 'feature'])."))
