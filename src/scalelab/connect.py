@@ -148,6 +148,11 @@ def _tune_ray_data(ray) -> None:
     ctx.hash_aggregate_operator_actor_num_cpus_override = 0.1
 
 
+# kafka-python backs off up to 30 s between reconnects (Java's client: 1 s): after a broker restart a
+# client could sit out most of that with the broker back. One broker on this host: retry every second.
+RECONNECT_BACKOFF_MAX_MS = 1_000
+
+
 def kafka_producer(**kwargs: Any):
     """A KafkaProducer on the broker (acks=all by default: a lab should not lose data)."""
     cfg = _config()
@@ -155,6 +160,7 @@ def kafka_producer(**kwargs: Any):
     from kafka import KafkaProducer
 
     kwargs.setdefault("acks", "all")
+    kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
     return KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
 
 
@@ -164,6 +170,7 @@ def kafka_consumer(*topics: str, **kwargs: Any):
     from kafka import KafkaConsumer
 
     kwargs.setdefault("auto_offset_reset", "earliest")
+    kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
     return KafkaConsumer(*topics, bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
 
 

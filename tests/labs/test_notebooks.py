@@ -30,10 +30,14 @@ def test_the_lab_runs_with_its_solutions(path: Path, require, cfg: Config):
     run = notebooks.execute(path, scale=scale)
     out = cfg.results_dir / "labs" / "timings.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
+    header = ["when", "lab", "scale", "seconds", "cells", "slowest_cells"]
+    if out.exists() and out.read_text().split("\n", 1)[0] != ",".join(header):
+        out.rename(out.with_name("timings-before-slowest-cells.csv"))     # an older layout: keep it apart
     new = not out.exists()
     with out.open("a", newline="") as f:
         w = csv.writer(f)
         if new:
-            w.writerow(["when", "lab", "scale", "seconds", "cells"])
-        w.writerow([time.strftime("%Y-%m-%dT%H:%M:%S"), path.stem, scale, f"{run.seconds:.1f}", run.cells])
+            w.writerow(header)
+        slowest = " ".join(f"{i}:{s:.1f}" for i, s in run.slowest[:3])      # cell index: seconds
+        w.writerow([time.strftime("%Y-%m-%dT%H:%M:%S"), path.stem, scale, f"{run.seconds:.1f}", run.cells, slowest])
     print(f"{path.stem} at {scale}: {run.seconds:.1f} s; slowest cells {run.slowest[:3]}")
