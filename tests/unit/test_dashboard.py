@@ -1,6 +1,6 @@
 """The trips dashboard's figures against pandas, and its Dash callback through Flask's test client.
 
-tests/stack/test_dashboard.py sends the same request to the service `make up` started.
+tests/stack/test_dashboard_service.py sends the same request to the service `make up` started.
 """
 
 import pandas as pd

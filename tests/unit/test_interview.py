@@ -8,7 +8,7 @@ from scalelab.interview import demos
 from scalelab.cli import app
 
 QUESTIONS = interview.questions()
-# Demonstrations that talk to the stack run in tests/stack/test_interview.py; these need nothing.
+# Demonstrations that talk to the stack run in tests/stack/test_interview_on_the_stack.py; these need nothing.
 LOCAL = [q for q in QUESTIONS if not demos.NEEDS[q.demo]]
 runner = CliRunner()
 
