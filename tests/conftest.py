@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from scalelab.cluster.health import NotHealthy
-from scalelab.cluster.services import by_name
+from scalelab.cluster.services import not_healthy
 from scalelab.config import Config
 
 
@@ -15,13 +14,9 @@ def cfg() -> Config:
 
 
 def _require(cfg: Config, *names: str) -> None:
-    for name in names:
-        svc = by_name(cfg, name)
-        try:
-            svc.probe(cfg, svc.instance)
-        except NotHealthy as exc:
-            pytest.fail(f"{name} is not healthy ({exc}). Start the stack with `make up`; "
-                        f"`make status` and `make logs SERVICE={name}` say more.", pytrace=False)
+    for name, reason in not_healthy(cfg, names).items():
+        pytest.fail(f"{name} is not healthy ({reason}). Start the stack with `make up`; "
+                    f"`make status` and `make logs SERVICE={name}` say more.", pytrace=False)
 
 
 @pytest.fixture(scope="session")

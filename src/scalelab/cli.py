@@ -512,7 +512,8 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
     from rich.markdown import Markdown
 
     from . import interview
-    from .interview import demos  # noqa: F401  (interview.demos.NEEDS below)
+    from .cluster.services import not_healthy
+    from .interview import demos
 
     try:
         chosen = [interview.find(number)] if number else interview.questions(topic=topic)
@@ -536,7 +537,7 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
                          default="", show_default=False)
         console.print(Markdown(q.answer), soft_wrap=False)   # wrapped: prose, nothing to copy
         if demo:
-            down = _not_answering(interview.demos.NEEDS[q.demo])
+            down = not_healthy(_config(), demos.NEEDS[q.demo])
             if down:
                 console.print(f"[red]The demonstration needs {', '.join(down)}, which does not answer: "
                               "start the stack with `make up` (or `scalelab up`).[/]")
@@ -552,18 +553,6 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
             failed += len(result.failed())
     if failed:
         raise typer.Exit(1)
-
-
-def _not_answering(names: tuple[str, ...]) -> list[str]:
-    cfg = _config()
-    down = []
-    for name in names:
-        svc = by_name(cfg, name)
-        try:
-            svc.probe(cfg, svc.instance)
-        except NotHealthy:
-            down.append(name)
-    return down
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -75,21 +75,14 @@ def _fitted_mlp():
 def _split():
     from scalelab.workloads import ml
 
-    data = _customers()
-    test = (data["id"] % 5 == 0).to_numpy()
-    X, y = ml.model_frame(data), data["churn"].to_numpy()
-    return X[~test], X[test], y[~test], y[test]
+    return ml.holdout_split(_customers())
 
 
 def _search():
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-
     from scalelab.workloads import ml
 
     X, _, y, _ = _split()
-    pipe = Pipeline([("prepare", ml.logistic_pipeline().named_steps["encode"]), ("model", LogisticRegression(max_iter=500))])
-    return {"pipe": Pipeline([("frame", ml.logistic_pipeline().named_steps["frame"]), *pipe.steps]), "X": X, "y": y}
+    return {"pipe": ml.logistic_pipeline(), "X": X, "y": y}      # its last step is "model": a LogisticRegression
 
 
 def _ensembles():

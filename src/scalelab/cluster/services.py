@@ -219,6 +219,18 @@ def by_name(cfg: Config, name: str) -> Service:
     raise UnknownService(name, [s.name for s in known])
 
 
+def not_healthy(cfg: Config, names) -> dict[str, str]:
+    """The named services whose health probe fails now, with the probe's reason (empty: all answer)."""
+    down = {}
+    for name in names:
+        svc = by_name(cfg, name)
+        try:
+            svc.probe(cfg, svc.instance)
+        except health.NotHealthy as exc:
+            down[name] = str(exc)
+    return down
+
+
 def by_role(cfg: Config, role: str, instance: int = 1) -> Service:
     """The service a `scalelab serve ROLE` runs. Worker instances may exceed DASK_WORKERS
     (compose scales workers by replicas); every other role is a singleton."""

@@ -35,10 +35,7 @@ def _split(scale: str):
     """The ML workloads' split: every fifth customer held out; features as the model takes them."""
     from ..workloads import ml
 
-    data = _customers(scale)
-    test = data["id"] % ml.HOLDOUT == 0
-    X, y = ml.model_frame(data), data["churn"].to_numpy()
-    return X[~test.to_numpy()], X[test.to_numpy()], y[~test.to_numpy()], y[test.to_numpy()]
+    return ml.holdout_split(_customers(scale))
 
 
 def _auc(model, X, y) -> float:
@@ -156,18 +153,11 @@ def evaluating_a_classifier(scale: str) -> Demo:
 def forest_vs_boosting(scale: str) -> Demo:
     import time
 
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-    from sklearn.pipeline import make_pipeline
-
-    from ..workloads import ml
+    from ..foundations import tree_models
 
     X_train, X_test, y_train, y_test = _split(scale)
-    encode = ml.pipeline().named_steps["encode"]
     results = {}
-    for name, model in (("random forest", RandomForestClassifier(n_estimators=200, min_samples_leaf=5,
-                                                                  random_state=0, n_jobs=2)),
-                        ("gradient boosting", HistGradientBoostingClassifier(random_state=0))):
-        pipe = make_pipeline(ml.pipeline().named_steps["frame"], encode, model)
+    for name, pipe in tree_models().items():          # the same two pipelines as the scikit-learn lab
         start = time.perf_counter()
         pipe.fit(X_train, y_train)
         results[name] = (_auc(pipe, X_test, y_test), time.perf_counter() - start)
@@ -273,10 +263,9 @@ def deploying_a_model(scale: str) -> Demo:
         cfg = Config.load(environ={"SCALELAB_STATE_DIR": state, "MODEL_API_TRAIN_SCALE": scale})
         card = model.train(cfg)
         loaded, _, _ = model.load(cfg)
-        data = _customers(scale)
-        train = data["id"] % ml.HOLDOUT != 0
-        afresh = ml.logistic_pipeline().fit(ml.model_frame(data[train]), data.loc[train, "churn"].to_numpy())
-        rows = ml.model_frame(data.head(500))
+        X_train, X_test, y_train, _ = _split(scale)
+        afresh = ml.logistic_pipeline().fit(X_train, y_train)
+        rows = X_test.head(500)
         same = bool((loaded.predict_proba(rows) == afresh.predict_proba(rows)).all())
         _, card_file, _ = model.paths(cfg)
         card_file.write_text(json.dumps(json.loads(card_file.read_text()) | {"sklearn": "0.0.1"}))

@@ -66,20 +66,19 @@ def train(cfg: Config | None = None, scale: str | None = None) -> Card:
     cfg = cfg or Config.load()
     ds = datasets.generate("tabular", scale=scale or cfg.get("MODEL_API_TRAIN_SCALE"))
     data = pd.read_parquet(ds.table_path("data"))
-    test = (data["id"] % ml.HOLDOUT == 0).to_numpy()
-    X, y = ml.model_frame(data), data["churn"].to_numpy()
-    model = ml.logistic_pipeline().fit(X[~test], y[~test])
-    p = model.predict_proba(X[test])[:, 1]
+    X_train, X_test, y_train, y_test = ml.holdout_split(data)
+    model = ml.logistic_pipeline().fit(X_train, y_train)
+    p = model.predict_proba(X_test)[:, 1]
     model_file, card_file, reference_file = paths(cfg)
     model_file.parent.mkdir(parents=True, exist_ok=True)
     # Written beside, then renamed: a crash mid-write never leaves a half model under the real name.
     tmp = model_file.with_suffix(".joblib.tmp")
     joblib.dump(model, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    card = Card(model_id=f"churn-logreg-{digest[:12]}", dataset=ds.name, trained_rows=int((~test).sum()),
-                holdout_roc_auc=float(roc_auc_score(y[test], p)), holdout_accuracy=float(accuracy_score(y[test], p >= 0.5)),
+    card = Card(model_id=f"churn-logreg-{digest[:12]}", dataset=ds.name, trained_rows=len(X_train),
+                holdout_roc_auc=float(roc_auc_score(y_test, p)), holdout_accuracy=float(accuracy_score(y_test, p >= 0.5)),
                 sha256=digest, **_versions())
-    X[~test].sample(min(REFERENCE_ROWS, int((~test).sum())), random_state=0).to_parquet(reference_file)
+    X_train.sample(min(REFERENCE_ROWS, len(X_train)), random_state=0).to_parquet(reference_file)
     tmp.replace(model_file)
     card_file.write_text(json.dumps(asdict(card), indent=2))
     return card

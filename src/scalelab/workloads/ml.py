@@ -70,6 +70,13 @@ def model_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def holdout_split(data: pd.DataFrame):
+    """(X_train, X_test, y_train, y_test): features as the model takes them, every HOLDOUT-th id held out."""
+    test = (data["id"] % HOLDOUT == 0).to_numpy()
+    X, y = model_frame(data), data["churn"].to_numpy()
+    return X[~test], X[test], y[~test], y[test]
+
+
 def pipeline(**params):
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomForestClassifier
