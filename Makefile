@@ -17,7 +17,8 @@ export UV_PYTHON_DOWNLOADS ?= never
 # minutes on 2 cores at `small`; SUITE=all adds join, time series, cleaning, features and ML.
 BENCH_SUITE := groupby
 
-.PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit clean
+.PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit \
+        test-compose images clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,17 +44,41 @@ lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml
 	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 	  --generate-hashes --no-header -o requirements.lock
 
-up: setup ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL
+# The runtime: docker (compose.yaml) when a Docker engine answers or RUNTIME=docker, else local
+# processes; scripts/runtime.sh decides. The docker runtime needs neither Python nor Java here.
+RUNTIME_FOUND = $(shell bash scripts/runtime.sh)
+
+up: ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL
+	@echo "runtime: $(RUNTIME_FOUND) (RUNTIME=$(or $(RUNTIME),auto); scalelab doctor says why)"
+ifeq ($(RUNTIME_FOUND),docker)
+	@bash scripts/compose.sh up
+else
+	@$(MAKE) --no-print-directory setup
 	$(SCALELAB) up
+endif
 
 down: ## Stop everything `up` started
+ifeq ($(RUNTIME_FOUND),docker)
+	@bash scripts/compose.sh down
+else
 	@if [ -x $(SCALELAB) ]; then $(SCALELAB) down; else echo "nothing to stop (no .venv)"; fi
+endif
 
-status: $(STAMP) ## Show each service, its URL and its health
+status: ## Show each service, its URL and its health
+ifeq ($(RUNTIME_FOUND),docker)
+	@bash scripts/compose.sh status
+else
+	@$(MAKE) --no-print-directory $(STAMP) >/dev/null
 	$(SCALELAB) status --memory
+endif
 
-logs: $(STAMP) ## Show a service's log: make logs SERVICE=kafka
+logs: ## Show a service's log: make logs SERVICE=kafka
+ifeq ($(RUNTIME_FOUND),docker)
+	@bash scripts/compose.sh logs $(or $(SERVICE),$(error name one: make logs SERVICE=kafka))
+else
+	@$(MAKE) --no-print-directory $(STAMP) >/dev/null
 	$(SCALELAB) logs $(or $(SERVICE),$(error name one: make logs SERVICE=kafka))
+endif
 
 doctor: $(STAMP) ## Check Java, ports, disk, memory, venv and jars
 	$(SCALELAB) doctor
@@ -83,6 +108,12 @@ test-unit: $(STAMP) ## Run the tests that need no running stack
 
 test: setup browser ## Start the stack, run the whole suite (labs included), stop what it started
 	@bash scripts/test.sh
+
+images: ## Build the image (docker/python) with Docker: make images (Podman: make test-compose builds it)
+	docker compose -f compose.yaml --profile all build
+
+test-compose: setup ## Podman here: build the images on a debootstrap base, run the stack tests on compose, stop it
+	@bash scripts/test-compose.sh
 
 clean: down ## Stop the stack and remove the venv and all generated state
 	rm -rf $(VENV) .state

@@ -33,3 +33,52 @@ def client_environment(cfg: Config):
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def in_kernel(cfg: Config, require):
+    """in_kernel(code) -> its printed output: run code in a new JupyterLab kernel, as a notebook
+    cell does (in compose, inside the JupyterLab container). A raised error fails with its traceback."""
+    import json
+    import time
+    import uuid
+
+    import requests
+    from websocket import create_connection
+
+    require("jupyterlab")
+    base = cfg.url("JUPYTER_PORT", "")
+    headers = {"Authorization": f"token {cfg.jupyter_token}"}
+
+    def run(code: str, timeout: float = 120) -> str:
+        kernel = requests.post(f"{base}/api/kernels", headers=headers, json={"name": "python3"}, timeout=30).json()
+        try:
+            ws = create_connection(base.replace("http://", "ws://") + f"/api/kernels/{kernel['id']}/channels",
+                                   header=[f"Authorization: token {cfg.jupyter_token}"], timeout=timeout)
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t",
+                                           "session": uuid.uuid4().hex, "version": "5.3"},
+                                "parent_header": {}, "metadata": {}, "channel": "shell",
+                                "content": {"code": code, "silent": False}}))
+            deadline, out, error = time.time() + timeout, [], None
+            while time.time() < deadline:
+                reply = json.loads(ws.recv())
+                if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = reply["msg_type"]
+                if kind == "stream" and reply["content"]["name"] == "stdout":
+                    out.append(reply["content"]["text"])
+                elif kind == "error":
+                    error = "\n".join(reply["content"]["traceback"])
+                elif kind == "status" and reply["content"]["execution_state"] == "idle":
+                    break
+            else:
+                pytest.fail(f"the kernel did not finish within {timeout} s", pytrace=False)
+            ws.close()
+        finally:
+            requests.delete(f"{base}/api/kernels/{kernel['id']}", headers=headers, timeout=30)
+        if error:
+            pytest.fail(f"the kernel raised:\n{error}", pytrace=False)
+        return "".join(out)
+
+    return run

@@ -169,7 +169,8 @@ def doctor() -> None:
 
 
 @app.command()
-def setup() -> None:
+def setup(tokens: bool = typer.Option(True, "--tokens/--no-tokens",
+                                     help="Also make the tokens (an image build must not bake them in).")) -> None:
     """Fetch what the stack needs beyond the venv (Kafka's jars, Spark's Kafka connector) and make the tokens."""
     cfg = _config()
     from .cluster import kafka
@@ -187,6 +188,8 @@ def setup() -> None:
     except MavenError as exc:
         raise _fail(exc) from None
     console.print(f"Spark's Kafka connector: {jars[0].parent} ({len(jars)} jars)")
+    if not tokens:
+        return
     # Both tokens are generated on first use and kept (mode 600) in the state folder.
     console.print(f"tokens: {cfg.state_dir / 'secrets'} (JupyterLab {len(cfg.jupyter_token)} chars, "
                   f"Ray {cfg.ray_token_path.name})")
@@ -202,7 +205,8 @@ def env() -> None:
 
 @app.command()
 def serve(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
-          instance: int = typer.Option(1, "--instance", help="Which worker (dask-worker only).")) -> None:
+          instance: int = typer.Option(0, "--instance", help="Which Dask worker: N in the local runtime; "
+                                       "0 (a compose replica) names it after its container.")) -> None:
     """Run one service in the foreground. Containers run this; so does the local runtime."""
     cfg = _config()
     try:
@@ -219,7 +223,7 @@ def serve(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
 
 @app.command()
 def probe(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
-          instance: int = typer.Option(1, "--instance")) -> None:
+          instance: int = typer.Option(0, "--instance", help="As for serve.")) -> None:
     """Run one service's health probe once (exit 0 if healthy): compose healthchecks use it."""
     cfg = _config()
     try:

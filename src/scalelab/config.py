@@ -18,6 +18,15 @@ from dotenv import dotenv_values
 KAFKA_VERSION = "4.4.0"  # keep in step with docker/kafka/pom.xml
 
 
+RUNTIMES = ("auto", "local", "docker")
+
+
+def address_host(address: str) -> str:
+    """The host of a service address: spark://h:7077, tcp://h:8786, ray://h:10001, h:9092,a:b -> h."""
+    rest = address.split("://", 1)[-1].split(",", 1)[0]
+    return rest.rpartition(":")[0].strip("[]") or rest
+
+
 class ConfigError(ValueError):
     """A configuration value is unusable; the message says which and how to fix it."""
 
@@ -33,6 +42,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCALELAB_BIND_HOST", "127.0.0.1",
             "Interface every service listens on. Keep loopback unless you know who can reach you."),
+    # Which runtime `make up` uses: docker (compose.yaml) when a Docker engine answers, else local.
+    Setting("RUNTIME", "auto", "Runtime of the stack: auto, local (processes) or docker (compose.yaml)"),
     Setting("SCALELAB_STATE_DIR", "", "Where jars, logs, pids and service data live (default: .state)."),
     Setting("SCALELAB_DATA_DIR", "", "Where generated data sets live (default: datasets/)."),
     Setting("SCALELAB_RESULTS_DIR", "", "Where benchmark results and reports go (default: results/)."),
@@ -69,6 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KAFKA_CONTROLLER_PORT", "9093", "Kafka KRaft controller port", "port"),
     Setting("KAFKA_HEAP", "512m", "Kafka broker JVM heap"),
     Setting("KAFKA_ADVERTISED_HOST", "", "Host name clients are told to use (default: where clients reach the bind host)"),
+    # In compose, containers reach the broker by its service name and the host through the published
+    # port: two listeners, each advertising the address its clients can reach.
+    Setting("KAFKA_INTERNAL_LISTENER", "", "host:port of a second listener for clients inside a container network"),
     # JupyterLab
     Setting("JUPYTER_PORT", "8888", "JupyterLab port", "port"),
     Setting("JUPYTER_TOKEN", "", "JupyterLab token (default: generated once, kept in the state folder)"),
@@ -182,6 +196,30 @@ class Config:
         return self.get("SCALELAB_BIND_HOST")
 
     @property
+    def runtime(self) -> str:
+        value = self.get("RUNTIME")
+        if value not in RUNTIMES:
+            raise ConfigError(f"RUNTIME={value!r} is not one of {', '.join(RUNTIMES)}. Fix it in the environment or in .env.")
+        return value
+
+    @cached_property
+    def advertise_host(self) -> str:
+        """The address other machines (other containers) reach this one's services at.
+
+        A specific bind host is its own answer. Bound to every interface (in a container),
+        it is this machine's address on its network: a Spark worker registered as 0.0.0.0,
+        or a driver that tells executors to call 127.0.0.1, is unreachable from elsewhere.
+        """
+        host = self.bind_host
+        if host not in ("0.0.0.0", "::", ""):
+            return host
+        import socket
+        try:
+            return socket.gethostbyname(socket.gethostname())
+        except OSError:
+            return "127.0.0.1"
+
+    @property
     def client_host(self) -> str:
         """Where clients on this machine reach a service bound to `bind_host`."""
         host = self.bind_host
@@ -203,8 +241,8 @@ class Config:
     def kafka_bootstrap_servers(self) -> str:
         return self._values.get("KAFKA_BOOTSTRAP_SERVERS") or f"{self.client_host}:{self.port('KAFKA_PORT')}"
 
-    def url(self, port_setting: str, path: str = "/") -> str:
-        return f"http://{self.client_host}:{self.port(port_setting)}{path}"
+    def url(self, port_setting: str, path: str = "/", host: str | None = None) -> str:
+        return f"http://{host or self.client_host}:{self.port(port_setting)}{path}"
 
     @property
     def jupyter_login_url(self) -> str:

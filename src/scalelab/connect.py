@@ -50,7 +50,8 @@ def spark(app_name: str = "scalelab", **conf: Any):
 
     # Executors run Python UDFs with the same interpreter as the driver (same venv here).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    driver_host = os.environ.get("SPARK_DRIVER_HOST", cfg.client_host)
+    # In a container (JupyterLab's) that is the container's own address, not 127.0.0.1.
+    driver_host = os.environ.get("SPARK_DRIVER_HOST", cfg.advertise_host)
     builder = (SparkSession.builder.master(cfg.spark_master_url).appName(app_name)
                # Executors connect back to the driver: give them an address they can reach.
                .config("spark.driver.host", driver_host)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 import psutil
@@ -30,7 +31,19 @@ def lock_digest(cfg: Config) -> str:
 
 
 def run_checks(cfg: Config) -> list[Check]:
-    return [_java(), _maven(cfg), _venv(cfg), _jars(cfg), *_ports(cfg), _disk(cfg), _memory()]
+    return [_runtime(cfg), _java(), _maven(cfg), _venv(cfg), _jars(cfg), *_ports(cfg), _disk(cfg), _memory()]
+
+
+def _runtime(cfg: Config) -> Check:
+    """The runtime `make up` picks: scripts/runtime.sh decides, for make and for this report alike."""
+    proc = subprocess.run(["bash", str(cfg.root / "scripts" / "runtime.sh")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return Check("runtime", False, proc.stderr.strip(), "set RUNTIME to auto, local or docker")
+    found = proc.stdout.strip()
+    why = ("RUNTIME=" + cfg.get("RUNTIME")) if cfg.get("RUNTIME") != "auto" else (
+        "a Docker engine answers `docker info`" if found == "docker" else "no Docker engine answers `docker info`")
+    return Check("runtime", True, f"{found} ({why}): make up runs "
+                 + ("compose.yaml" if found == "docker" else "the services as local processes"))
 
 
 def _java() -> Check:

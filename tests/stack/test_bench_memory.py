@@ -6,6 +6,7 @@ from scalelab import bench
 
 
 @pytest.mark.spark
+@pytest.mark.local_runtime  # reads the executors' memory from this machine's processes
 def test_a_cluster_engine_row_counts_the_executors_memory(require, tmp_path, monkeypatch):
     require("spark-master", "spark-worker")
     monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path))

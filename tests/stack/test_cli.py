@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from scalelab.cli import app
 from scalelab.cluster.services import services
 
-pytestmark = [pytest.mark.stack]
+pytestmark = [pytest.mark.stack, pytest.mark.local_runtime]
 runner = CliRunner()
 
 

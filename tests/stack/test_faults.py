@@ -14,7 +14,7 @@ import pytest
 from scalelab import drills, streaming
 from scalelab.config import Config
 
-pytestmark = [pytest.mark.stack, pytest.mark.faults]
+pytestmark = [pytest.mark.stack, pytest.mark.faults, pytest.mark.local_runtime]
 
 
 def _drill(engine: str) -> dict:

@@ -48,6 +48,7 @@ def test_the_ray_client_port_serves_a_driver(cfg):
     assert proc.stdout.strip().splitlines()[-1] == "55"
 
 
+@pytest.mark.local_runtime  # joins as a node: only where the head runs on this machine
 def test_a_driver_that_imported_ray_first_still_joins_on_loopback(cfg):
     """Ray reads its single-node flag when `ray` is imported; connect.ray must win even
     when a notebook imported ray before calling it (lab 9 does). Otherwise Ray swaps

@@ -31,6 +31,7 @@ def _loopback(ip: str) -> bool:
     return addr.is_loopback
 
 
+@pytest.mark.local_runtime  # compose: tests/images/test_compose_stack.py checks the published ports
 def test_every_listener_of_the_stack_is_on_loopback(cfg):
     # Ray's raylet, GCS and workers would listen on every interface; with the node
     # address held on loopback they do not. Token auth (below) guards them regardless.

@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ..config import Config
+from ..config import Config, address_host
 
 
 class NotHealthy(RuntimeError):
@@ -29,10 +29,18 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _require_port(cfg: Config, setting: str) -> None:
+def _require_port(cfg: Config, setting: str, host: str | None = None) -> None:
+    host = host or cfg.client_host
     port = cfg.port(setting)
-    if not port_open(cfg.client_host, port):
-        raise NotHealthy(f"nothing listens on {cfg.client_host}:{port} ({setting})")
+    if not port_open(host, port):
+        raise NotHealthy(f"nothing listens on {host}:{port} ({setting})")
+
+
+def _require_address(address: str, setting: str) -> None:
+    host = address_host(address)
+    port = int(address.split(",", 1)[0].rpartition(":")[2])
+    if not port_open(host, port):
+        raise NotHealthy(f"nothing listens on {host}:{port} ({setting})")
 
 
 def http_json(url: str, headers: dict[str, str] | None = None, timeout: float = 5.0):
@@ -46,9 +54,14 @@ def http_json(url: str, headers: dict[str, str] | None = None, timeout: float = 
         raise NotHealthy(f"{url}: {exc}") from None
 
 
+def _spark_master_host(cfg: Config) -> str:
+    # Where the master is: this machine in the local runtime, `spark-master` inside compose.
+    return address_host(cfg.spark_master_url)
+
+
 def spark_master_state(cfg: Config) -> dict:
     # The master serves its state at /json/ (/json redirects there).
-    return http_json(cfg.url("SPARK_MASTER_WEBUI_PORT", "/json/"))
+    return http_json(cfg.url("SPARK_MASTER_WEBUI_PORT", "/json/", _spark_master_host(cfg)))
 
 
 def spark_master(cfg: Config, _: int = 0) -> str:
@@ -59,19 +72,23 @@ def spark_master(cfg: Config, _: int = 0) -> str:
 
 
 def spark_worker(cfg: Config, _: int = 0) -> str:
-    _require_port(cfg, "SPARK_MASTER_WEBUI_PORT")
+    _require_port(cfg, "SPARK_MASTER_WEBUI_PORT", _spark_master_host(cfg))
     state = spark_master_state(cfg)
     ui_port = cfg.port("SPARK_WORKER_WEBUI_PORT")
+    # Bound to every interface the probe runs in the worker's own container (a compose
+    # healthcheck), where replicas share a UI port: then the worker must be this one.
+    mine = f"//{cfg.advertise_host}:" if cfg.bind_host in ("0.0.0.0", "::") else ""
     for worker in state.get("workers", []):
-        if worker.get("state") == "ALIVE" and str(worker.get("webuiaddress", "")).endswith(f":{ui_port}"):
+        ui = str(worker.get("webuiaddress", ""))
+        if worker.get("state") == "ALIVE" and ui.endswith(f":{ui_port}") and mine in ui:
             return f"ALIVE, {worker['cores']} cores, {worker['memory']} MiB"
-    raise NotHealthy(f"the master lists no ALIVE worker with UI port {ui_port}")
+    raise NotHealthy(f"the master lists no ALIVE worker with UI port {ui_port}{' at ' + mine if mine else ''}")
 
 
 def _dask_workers(cfg: Config) -> dict:
     from distributed import Client
 
-    _require_port(cfg, "DASK_SCHEDULER_PORT")
+    _require_address(cfg.dask_scheduler_address, "DASK_SCHEDULER_ADDRESS")
     try:
         with Client(cfg.dask_scheduler_address, timeout="5s", set_as_default=False) as client:
             return client.scheduler_info(n_workers=-1)["workers"]
@@ -84,12 +101,23 @@ def dask_scheduler(cfg: Config, _: int = 0) -> str:
     return "answers a client"
 
 
+def dask_worker_name(instance: int) -> str:
+    """dask-worker-N in the local runtime; a compose replica (instance 0) is named after its container."""
+    return f"dask-worker-{instance or socket.gethostname()}"
+
+
 def dask_worker(cfg: Config, instance: int) -> str:
-    name = f"dask-worker-{instance}"
+    name = dask_worker_name(instance)
     workers = _dask_workers(cfg)
     for addr, info in workers.items():
         if info.get("name") == name:
             return f"connected as {addr}"
+    # Seen from outside compose, replicas carry their containers' names: worker N is
+    # there when the scheduler lists N of them.
+    names = [str(info.get("name")) for info in workers.values()]
+    numbered = [n for n in names if n.removeprefix("dask-worker-").isdigit()]
+    if instance and not numbered and len(names) >= instance:
+        return f"{len(names)} replicas connected"
     raise NotHealthy(f"the scheduler does not list {name}")
 
 
@@ -102,8 +130,9 @@ ray.shutdown()
 
 
 def ray_head(cfg: Config, _: int = 0) -> str:
-    _require_port(cfg, "RAY_GCS_PORT")
-    _require_port(cfg, "RAY_CLIENT_PORT")
+    head = address_host(cfg.ray_address)
+    _require_port(cfg, "RAY_GCS_PORT", head)
+    _require_port(cfg, "RAY_CLIENT_PORT", head)
     # ray.init in a child process: it would otherwise tie this process to the cluster.
     import os
     env = {**os.environ, **cfg.client_env()}
@@ -122,7 +151,7 @@ def kafka_broker(cfg: Config, _: int = 0) -> str:
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    _require_port(cfg, "KAFKA_PORT")
+    _require_address(cfg.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
     try:
         admin = KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, request_timeout_ms=5000,
                                  client_id="scalelab-probe")

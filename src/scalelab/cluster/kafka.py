@@ -81,9 +81,24 @@ def broker_overrides(cfg: Config) -> list[str]:
     host = cfg.client_host
     port, ctrl = cfg.port("KAFKA_PORT"), cfg.port("KAFKA_CONTROLLER_PORT")
     advertised = cfg.get("KAFKA_ADVERTISED_HOST") or host
+    listeners = [f"PLAINTEXT://{bind}:{port}", f"CONTROLLER://{bind}:{ctrl}"]
+    announced = [f"PLAINTEXT://{advertised}:{port}"]
+    protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
+    internal = cfg.get("KAFKA_INTERNAL_LISTENER")
+    if internal:
+        # A broker tells each client where to reconnect: host clients come in through the
+        # published port (and must hear 127.0.0.1), containers by the service name. One
+        # listener cannot say both, so each kind of client gets its own.
+        internal_host, _, internal_port = internal.rpartition(":")
+        if not internal_host or not internal_port.isdigit():
+            raise KafkaSetupError(f"KAFKA_INTERNAL_LISTENER={internal!r} is not host:port (for example kafka:19092)")
+        listeners.append(f"INTERNAL://{bind}:{internal_port}")
+        announced.append(f"INTERNAL://{internal}")
+        protocols.append("INTERNAL:PLAINTEXT")
     return [
-        f"listeners=PLAINTEXT://{bind}:{port},CONTROLLER://{bind}:{ctrl}",
-        f"advertised.listeners=PLAINTEXT://{advertised}:{port}",
+        f"listeners={','.join(listeners)}",
+        f"advertised.listeners={','.join(announced)}",
+        f"listener.security.protocol.map={','.join(protocols)}",
         f"controller.quorum.bootstrap.servers={host}:{ctrl}",
         f"log.dirs={data_dir(cfg)}",
     ]

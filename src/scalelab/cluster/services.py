@@ -61,10 +61,8 @@ def _spark_home() -> Path:
 def _spark_env(cfg: Config) -> dict[str, str]:
     work = cfg.state_dir / "spark" / "work"
     work.mkdir(parents=True, exist_ok=True)
-    return {
+    env = {
         "SPARK_HOME": str(_spark_home()),
-        # Without SPARK_LOCAL_IP the web UIs listen on every interface.
-        "SPARK_LOCAL_IP": cfg.bind_host if cfg.bind_host not in ("0.0.0.0", "::") else "",
         # Without SPARK_WORKER_DIR executors write their scratch into site-packages.
         "SPARK_WORKER_DIR": str(work),
         "SPARK_LOG_DIR": str(cfg.log_dir),
@@ -75,18 +73,27 @@ def _spark_env(cfg: Config) -> dict[str, str]:
         "PYSPARK_PYTHON": sys.executable,
         # The REST submission server (6066) runs any jar it is sent, unauthenticated.
         "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+        # Spark reads these itself too: set from the configuration, never inherited empty.
+        "SPARK_WORKER_CORES": str(cfg.int("SPARK_WORKER_CORES")),
+        "SPARK_WORKER_MEMORY": cfg.get("SPARK_WORKER_MEMORY"),
     }
+    # Without SPARK_LOCAL_IP the web UIs listen on every interface (wanted in a container);
+    # set but empty, they listen on none that another container reaches.
+    if cfg.bind_host not in ("0.0.0.0", "::"):
+        env["SPARK_LOCAL_IP"] = cfg.bind_host
+    return env
 
 
 def _spark_master(cfg: Config, _: int) -> Launch:
     return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
-                   "--host", cfg.bind_host, "--port", str(cfg.port("SPARK_MASTER_PORT")),
+                   # The master and workers register by this address: in a container, its own.
+                   "--host", cfg.advertise_host, "--port", str(cfg.port("SPARK_MASTER_PORT")),
                    "--webui-port", str(cfg.port("SPARK_MASTER_WEBUI_PORT"))], _spark_env(cfg))
 
 
 def _spark_worker(cfg: Config, _: int) -> Launch:
     return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker",
-                   cfg.spark_master_url, "--host", cfg.bind_host,
+                   cfg.spark_master_url, "--host", cfg.advertise_host,
                    "--cores", str(cfg.int("SPARK_WORKER_CORES")), "--memory", cfg.get("SPARK_WORKER_MEMORY"),
                    "--webui-port", str(cfg.port("SPARK_WORKER_WEBUI_PORT"))], _spark_env(cfg))
 
@@ -99,9 +106,10 @@ def _dask_scheduler(cfg: Config, _: int) -> Launch:
 
 def _dask_worker(cfg: Config, instance: int) -> Launch:
     host = cfg.bind_host
-    local = cfg.state_dir / "dask" / f"worker-{instance}"
+    name = health.dask_worker_name(instance)
+    local = cfg.state_dir / "dask" / name
     local.mkdir(parents=True, exist_ok=True)
-    return Launch([_bin(cfg, "dask"), "worker", cfg.dask_scheduler_address, "--name", f"dask-worker-{instance}",
+    return Launch([_bin(cfg, "dask"), "worker", cfg.dask_scheduler_address, "--name", name,
                    "--nthreads", str(cfg.int("DASK_WORKER_THREADS")), "--memory-limit", cfg.get("DASK_WORKER_MEMORY"),
                    "--host", host,
                    # Each worker serves a dashboard too; on a random port of the same interface.
@@ -130,7 +138,7 @@ def _ray_head(cfg: Config, _: int) -> Launch:
                GRPC_ENABLE_FORK_SUPPORT="false")
     # `--block` keeps `ray start` in the foreground, as a container's main process must be.
     return Launch([_bin(cfg, "ray"), "start", "--head", "--block", "--disable-usage-stats",
-                   "--node-ip-address", cfg.client_host, "--port", str(cfg.port("RAY_GCS_PORT")),
+                   "--node-ip-address", cfg.advertise_host, "--port", str(cfg.port("RAY_GCS_PORT")),
                    "--num-cpus", str(cfg.int("RAY_NUM_CPUS")),
                    "--object-store-memory", str(cfg.int("RAY_OBJECT_STORE_MEMORY")),
                    "--dashboard-host", cfg.bind_host, "--dashboard-port", str(cfg.port("RAY_DASHBOARD_PORT")),
@@ -231,9 +239,9 @@ def not_healthy(cfg: Config, names) -> dict[str, str]:
     return down
 
 
-def by_role(cfg: Config, role: str, instance: int = 1) -> Service:
-    """The service a `scalelab serve ROLE` runs. Worker instances may exceed DASK_WORKERS
-    (compose scales workers by replicas); every other role is a singleton."""
+def by_role(cfg: Config, role: str, instance: int = 0) -> Service:
+    """The service a `scalelab serve ROLE` runs. The local runtime numbers its Dask workers
+    (--instance N); a compose replica has no number (0) and is named after its container."""
     if role == "dask-worker":
         return _dask_worker_service(instance)
     for svc in services(cfg):
@@ -243,7 +251,8 @@ def by_role(cfg: Config, role: str, instance: int = 1) -> Service:
 
 
 def _dask_worker_service(i: int) -> Service:
-    return Service(f"dask-worker-{i}", "dask-worker", f"Dask worker {i}", (), _dask_worker, health.dask_worker, None, i)
+    return Service(health.dask_worker_name(i), "dask-worker", f"Dask worker {i or '(replica)'}", (), _dask_worker,
+                   health.dask_worker, None, i)
 
 
 class UnknownService(KeyError):

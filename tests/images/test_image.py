@@ -1,0 +1,73 @@
+"""The image every Python role runs: what it holds, and how it behaves run as the host's user."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.images]
+
+_VERSIONS = ("import importlib.metadata as m, json, sys; print(json.dumps({'python': '%d.%d' % sys.version_info[:2], "
+             "**{d.metadata['Name'].lower().replace('_', '-'): d.version for d in m.distributions()}}))")
+
+
+def _lock_pins(cfg) -> dict[str, set[str]]:
+    pins: dict[str, set[str]] = {}
+    for line in (cfg.root / "requirements.lock").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.-]+)==([^ ;]+)", line)
+        if m:
+            pins.setdefault(m.group(1).lower().replace("_", "-"), set()).add(m.group(2))
+    return pins
+
+
+def test_the_image_holds_the_versions_of_the_lock_the_host_venv_holds(run, image, cfg):
+    """Drivers on the host and workers in containers unpickle each other's objects: equal versions.
+    Only where the lock itself pins by Python version (the image has Debian's 3.11) may they differ."""
+    inside = json.loads(run("run", "--rm", image, "python", "-c", _VERSIONS))
+    here = json.loads(subprocess.run([sys.executable, "-c", _VERSIONS], capture_output=True, text=True,
+                                     check=True).stdout)
+    for ours in ("scalelab", "pip", "setuptools", "wheel"):    # the project itself and the venvs' own tools
+        inside.pop(ours, None), here.pop(ours, None)
+    assert inside.pop("python") == here.pop("python")
+    pins = _lock_pins(cfg)
+    differ = {k: (here.get(k), inside.get(k)) for k in set(here) | set(inside) if here.get(k) != inside.get(k)}
+    split = {k: v for k, v in differ.items() if len(pins.get(k, ())) > 1 and set(v) <= pins[k]}
+    assert {k: v for k, v in differ.items() if k not in split} == {}, f"host venv vs image: {differ}"
+    for critical in ("pyspark", "dask", "distributed", "ray", "pandas", "pyarrow", "cloudpickle", "numpy"):
+        assert inside[critical] == here[critical], critical
+
+
+def test_a_container_run_as_the_host_user_has_a_name_and_its_files_are_the_users(run, image, tmp_path):
+    # Java's login module (Spark) fails for a uid without a name; the entrypoint gives it one.
+    tmp_path.chmod(0o777)
+    out = run("run", "--rm", "--user", "4242:4243", "-v", f"{tmp_path}:/out", image,
+              "sh", "-ec", "whoami; touch /out/written")
+    assert out.strip(), "the uid has no user name"    # Podman names it itself, Docker leaves it to the entrypoint
+    st = os.stat(tmp_path / "written")
+    assert (st.st_uid, st.st_gid) == (4242, 4243)
+
+
+def test_no_token_is_baked_into_the_image(run, image):
+    # Tokens come from the host's .state/secrets, mounted at run time.
+    out = run("run", "--rm", image, "sh", "-c",
+              "if [ -e /work/.state/secrets ]; then echo present; else echo absent; fi; ls /work/.state")
+    assert out.split()[0] == "absent", out
+    assert "jars" in out.split()
+
+
+def test_kafkas_jars_and_sparks_connector_are_in_the_image(run, image):
+    code = ("from scalelab import streaming; from scalelab.cluster import kafka; from scalelab.config import Config; "
+            "cfg = Config.load(); print(kafka.jars_ready(cfg), len(streaming.connector_jars(cfg)))")
+    ready, connector = run("run", "--rm", "--network", "none", image, "python", "-c", code).split()
+    assert ready == "True" and int(connector) > 0    # --network none: nothing is fetched at run time
+
+
+def test_every_role_is_served_by_the_image(run, image):
+    from scalelab.cluster.services import ROLES
+
+    out = run("run", "--rm", image, "scalelab", "serve", "--help")
+    for role in ROLES:
+        assert role in out
