@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The docker runtime: compose.yaml under Docker Compose, or Podman with podman-compose
 # (ENGINE=podman COMPOSE=podman-compose, as `make test-compose` runs it).
-#   scripts/compose.sh up|down|status|logs SERVICE|build|wait
+#   scripts/compose.sh up|down|status|logs SERVICE|build|wait|scale SERVICE N
 # It needs no Python or Java on the host: the images hold both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +91,14 @@ case "${1:-}" in
         wait_healthy
         echo "JupyterLab: http://127.0.0.1:${JUPYTER_PORT:-8888}/lab?token=$(cat .state/secrets/jupyter-token)"
         ;;
+    scale)
+        # scripts/compose.sh scale spark-worker 2: add (or remove) replicas of one service.
+        [ -n "${3:-}" ] || { echo "usage: $0 scale SERVICE N" >&2; exit 2; }
+        compose up -d --no-deps --scale "$2=$3" "$2"
+        # Compose implementations differ on scaling down; the engine removes the extra replicas.
+        containers | grep -E "[_-]$2[_-][0-9]+\$" | sort -t_ -k3 -n | awk -v n="$3" -F'[_-]' 'NR > n' \
+            | xargs -r $ENGINE rm -f >/dev/null
+        ;;
     wait)
         wait_healthy ;;
     down)
@@ -104,5 +112,5 @@ case "${1:-}" in
         [ -n "${2:-}" ] || { echo "name a service: scripts/compose.sh logs kafka" >&2; exit 2; }
         compose logs --tail "${TAIL:-200}" "$2" ;;
     *)
-        echo "usage: $0 up|down|status|logs SERVICE|build|wait" >&2; exit 2 ;;
+        echo "usage: $0 up|down|status|logs SERVICE|build|wait|scale SERVICE N" >&2; exit 2 ;;
 esac

@@ -1,0 +1,117 @@
+"""The compose stack's container pitfalls, each checked on the running stack: published ports on
+loopback only, executors and workers that reach a driver in the JupyterLab container, both Kafka
+listeners, one path for a file on the host and in every container, files owned by the host's user."""
+
+import json
+import os
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.images, pytest.mark.stack]
+
+
+def test_every_role_runs_and_is_healthy(containers, run, engine, cfg):
+    from scalelab.cluster.services import ROLES
+
+    for role in ROLES:
+        want = cfg.int("DASK_WORKERS") if role == "dask-worker" else 1
+        assert len(containers(role)) == want, (role, containers(role))
+    for name in containers():
+        if engine == "podman":
+            run("healthcheck", "run", name)     # Podman without systemd checks when asked; exit 0: healthy
+        else:
+            assert run("inspect", "--format", "{{.State.Health.Status}}", name).strip() == "healthy", name
+
+
+def test_every_published_port_is_on_loopback(containers, inspect):
+    published = []
+    for name in containers():
+        for inside, bindings in (inspect(name)["NetworkSettings"]["Ports"] or {}).items():
+            published += [(name, inside, b["HostIp"], b["HostPort"]) for b in bindings or []]
+    assert len(published) >= 12, published
+    assert [p for p in published if p[2] != "127.0.0.1"] == [], published
+
+
+_IN_NETWORK = '''
+import json, os, uuid
+import pandas as pd
+from scalelab import connect
+
+out = {"user": os.getuid()}
+path = os.path.join(os.environ["SCALELAB_DATA_DIR"], "compose-check-" + uuid.uuid4().hex[:8] + ".parquet")
+pd.DataFrame({"k": [i % 7 for i in range(1000)], "v": range(1000)}).to_parquet(path)
+out["path"] = path
+
+# Spark: the driver is this kernel, in the JupyterLab container; executors call it back.
+spark = connect.spark("compose-check")
+out["spark"] = int(spark.read.parquet(path).groupBy("k").count().count())
+out["spark_executor_host"] = spark.sparkContext.parallelize([0], 1).map(lambda _: __import__("socket").gethostname()).collect()[0]
+spark.stop()
+
+# Dask: workers in their own containers read the file this container wrote, by the same path.
+import dask.dataframe as dd
+client = connect.dask()
+out["dask"] = int(dd.read_parquet(path)["v"].sum().compute())
+client.close()
+
+# Ray: a driver in another container joins through the Ray Client.
+import ray
+connect.ray()
+out["ray"] = ray.get(ray.remote(lambda: sum(range(10))).remote())
+ray.shutdown()
+
+# Kafka: the container-network listener (kafka:19092).
+topic = "compose-check-" + uuid.uuid4().hex[:8]
+producer = connect.kafka_producer()
+producer.send(topic, b"from-jupyterlab").get(timeout=30)
+producer.flush(); producer.close()
+consumer = connect.kafka_consumer(topic, consumer_timeout_ms=15000)
+out["kafka"] = [m.value.decode() for m in consumer]
+consumer.close()
+print(json.dumps(out))
+'''
+
+
+def test_a_notebook_in_jupyterlab_drives_every_engine_in_the_network(in_kernel, cfg):
+    out = json.loads(in_kernel(_IN_NETWORK, timeout=300).strip().splitlines()[-1])
+    try:
+        assert out["spark"] == 7 and out["dask"] == sum(range(1000)) and out["ray"] == 45
+        assert out["kafka"] == ["from-jupyterlab"]
+        # The file is at the host's own path, and the host's user owns it.
+        assert out["path"].startswith(str(cfg.data_dir)), out["path"]
+        st = os.stat(out["path"])
+        assert (out["user"], st.st_uid) == (os.getuid(), os.getuid())
+    finally:
+        if os.path.exists(out["path"]):
+            os.remove(out["path"])
+
+
+def test_kafka_tells_host_clients_and_containers_each_their_own_address(in_kernel, cfg):
+    """A message produced on the host (127.0.0.1:9092) is read in a container (kafka:19092)."""
+    from scalelab import connect
+
+    topic = f"two-listeners-{uuid.uuid4().hex[:8]}"
+    producer = connect.kafka_producer()
+    producer.send(topic, b"from-the-host").get(timeout=30)
+    producer.close()
+    code = (f"from scalelab import connect; c = connect.kafka_consumer({topic!r}, consumer_timeout_ms=15000); "
+            "print([m.value.decode() for m in c]); c.close()")
+    assert in_kernel(code).strip() == "['from-the-host']"
+
+
+def test_a_file_the_host_writes_is_read_by_the_dask_workers_at_the_same_path(cfg, require, client_environment):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from scalelab import connect
+
+    require("dask-scheduler")
+
+    path = cfg.data_dir / f"host-written-{uuid.uuid4().hex[:8]}.parquet"
+    pd.DataFrame({"v": range(500)}).to_parquet(path)
+    try:
+        with connect.dask():
+            assert int(dd.read_parquet(str(path))["v"].sum().compute()) == sum(range(500))
+    finally:
+        path.unlink()
