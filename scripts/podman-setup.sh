@@ -57,8 +57,8 @@ fi
 # The base image: no registry answers here, so Debian is bootstrapped from the mirror the
 # host's apt already uses (read from its sources, never written into the repository).
 if ! podman image exists "$BASE_IMAGE"; then
-    mirror=$(grep -h -E '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-             | grep -v -- '-security' | grep -oE 'https?://[^ ]+' | head -1)
+    mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+             | grep -E '^(URIs:|deb )' | grep -v -- '-security' | grep -oE 'https?://[^ ]+' | head -1 || true)
     [ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt/sources*: set DEBIAN_MIRROR" >&2; exit 1; }
     mirror=${DEBIAN_MIRROR:-$mirror}
     root=.state/podman/rootfs
