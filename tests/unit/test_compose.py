@@ -72,3 +72,25 @@ def test_the_settings_passed_into_the_containers_exist(compose):
     for role, svc in compose.items():
         unknown = set(svc["environment"]) - known
         assert unknown == set(), (role, unknown)
+
+
+def test_the_official_kafka_override_matches_the_version_ports_and_listeners(cfg, compose):
+    from scalelab.cluster import kafka
+    from scalelab.config import KAFKA_VERSION
+
+    override = yaml.safe_load((cfg.root / "compose.kafka-official.yaml").read_text())["services"]["kafka"]
+    assert override["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    env = override["environment"]
+    ours = dict(line.split("=", 1) for line in kafka.broker_overrides(Config.load(environ={
+        "SCALELAB_BIND_HOST": "0.0.0.0", "KAFKA_ADVERTISED_HOST": "127.0.0.1", **{
+            k: v for k, v in compose["kafka"]["environment"].items() if k.startswith("KAFKA_INTERNAL")}})))
+    assert env["KAFKA_LISTENERS"] == ours["listeners"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == ours["advertised.listeners"]
+    assert env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == ours["listener.security.protocol.map"]
+    # The broker settings of docker/kafka/server.properties, one by one.
+    props = dict(line.split("=", 1) for line in (cfg.root / "docker/kafka/server.properties").read_text().splitlines()
+                 if "=" in line and not line.startswith("#"))
+    for key, value in props.items():
+        if key in ("inter.broker.listener.name", "controller.listener.names", "process.roles", "node.id",
+                   "num.partitions", "group.initial.rebalance.delay.ms") or "replication.factor" in key or "min.isr" in key:
+            assert str(env["KAFKA_" + key.upper().replace(".", "_")]) == value, key
