@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 BENCH_SUITE := groupby
 
 .PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit \
-        test-compose images clean
+        test-compose images platform-packages clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,14 +48,23 @@ lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml
 # processes; scripts/runtime.sh decides. The docker runtime needs neither Python nor Java here.
 RUNTIME_FOUND = $(shell bash scripts/runtime.sh)
 
-up: ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL
+up: ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL (PROFILE=platform: + PostgreSQL, Redis)
 	@echo "runtime: $(RUNTIME_FOUND) (RUNTIME=$(or $(RUNTIME),auto); scalelab doctor says why)"
 ifeq ($(RUNTIME_FOUND),docker)
-	@bash scripts/compose.sh up
+	@PROFILES="$(or $(PROFILES),all $(PROFILE))" bash scripts/compose.sh up
 else
-	@$(MAKE) --no-print-directory setup
-	$(SCALELAB) up
+	@$(MAKE) --no-print-directory setup $(if $(filter platform,$(PROFILE)),platform-packages)
+	$(SCALELAB) up $(foreach p,$(PROFILE),--profile $(p))
 endif
+
+# The platform profile's stores come from Debian: installed here when missing (as root).
+platform-packages:
+	@missing=""; ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian's$$missing for the platform profile"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "the platform profile needs:$$missing; run 'sudo apt-get install$$missing'"; exit 1; fi; fi
 
 down: ## Stop everything `up` started
 ifeq ($(RUNTIME_FOUND),docker)
@@ -106,7 +115,7 @@ labs: up ## Execute every lab notebook on the stack: make labs SCALE=small (defa
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit
 
-test: setup browser ## Start the stack, run the whole suite (labs included), stop what it started
+test: setup browser platform-packages ## Start the stack, run the whole suite (labs included), stop what it started
 	@bash scripts/test.sh
 
 images: ## Build the image (docker/python) with Docker: make images (Podman: make test-compose builds it)

@@ -28,7 +28,7 @@ compose() { $COMPOSE -p "$PROJECT" -f compose.yaml "${profile_args[@]}" "$@"; }
 secrets() {
     mkdir -p .state/secrets
     chmod 700 .state/secrets
-    for name in jupyter-token ray-token; do
+    for name in jupyter-token ray-token postgres-password redis-password; do
         if [ ! -s ".state/secrets/$name" ]; then
             (umask 077; od -vAn -N24 -tx1 /dev/urandom | tr -d ' \n' > ".state/secrets/$name.tmp"
              echo >> ".state/secrets/$name.tmp"; mv ".state/secrets/$name.tmp" ".state/secrets/$name")
@@ -102,6 +102,8 @@ case "${1:-}" in
     wait)
         wait_healthy ;;
     down)
+        # Every profile's containers, whichever `up` started.
+        profile_args=(--profile all --profile platform)
         compose down "${@:2}" ;;
     status)
         for c in $(containers); do

@@ -42,7 +42,8 @@ echo "== built in $build_s s: $IMAGE $((size / 1000000)) MB (base $((base_size /
 
 rc=0
 start=$SECONDS
-bash scripts/compose.sh up || rc=1
+# Every service, the platform profile's too.
+PROFILES="all platform" bash scripts/compose.sh up || rc=1
 up_s=$((SECONDS - start))
 
 if [ $rc = 0 ]; then
@@ -53,7 +54,7 @@ if [ $rc = 0 ]; then
     # The service tests of tests/stack (those about the lab's content, graders and question-bank
     # demos, run on the local runtime: the same code on the same engines), then tests/images.
     files=()
-    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser; do files+=("tests/stack/test_$t.py"); done
+    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores; do files+=("tests/stack/test_$t.py"); done
     RUNTIME=docker RAY_ADDRESS=ray://127.0.0.1:${RAY_CLIENT_PORT:-10001} \
     SPARK_DRIVER_HOST=$gateway SPARK_DRIVER_BIND_ADDRESS=$gateway PYSPARK_PYTHON=/opt/venv/bin/python \
     SCALELAB_IMAGE=$IMAGE \

@@ -20,7 +20,8 @@ from .cluster import local
 from .cluster.health import NotHealthy
 from .cluster.java import JavaError
 from .cluster.kafka import KafkaSetupError
-from .cluster.services import ROLES, UnknownService, by_name, by_role
+from .cluster.platform import PlatformSetupError
+from .cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
 from .config import SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
@@ -29,7 +30,7 @@ app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService)
+_USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService, PlatformSetupError)
 
 
 def _config() -> Config:
@@ -64,12 +65,17 @@ def _table(states: list[local.ServiceState], cfg: Config) -> Table:
 
 
 @app.command()
-def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only these services.")) -> None:
+def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only these services."),
+       profile: Optional[list[str]] = typer.Option(None, "--profile", help="Also start a profile's services: "
+                                                   "platform (PostgreSQL, Redis). Kept until `down`.")) -> None:
     """Start every service (those already running are left alone) and wait until all are healthy."""
     cfg = _config()
     try:
         for name in only or []:
             by_name(cfg, name)
+        for name in profile or []:
+            if name not in PROFILES:
+                raise UnknownService(name, list(PROFILES), "profile")
     except UnknownService as exc:
         raise _fail(exc, 2) from None
     try:
@@ -79,7 +85,7 @@ def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only
         def event(svc, what: str) -> None:
             console.print(f"  {time.monotonic() - t0:5.1f} s  {svc.name}: {what}")
 
-        states = local.up(cfg, only, on_event=event)
+        states = local.up(cfg, only, on_event=event, profiles=profile)
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
     console.print(_table(states, cfg))

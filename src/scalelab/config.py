@@ -92,6 +92,15 @@ SETTINGS: tuple[Setting, ...] = (
     # The trips dashboard (foundations track: visualisation)
     Setting("DASHBOARD_PORT", "8050", "Dashboard port (Dash app on the trips data set)", "port"),
     Setting("DASHBOARD_SCALE", "tiny", "Scale of the trips data the dashboard shows"),
+    # The data-platform profile (make up PROFILE=platform)
+    Setting("POSTGRES_PORT", "5432", "PostgreSQL port (platform profile)", "port"),
+    Setting("POSTGRES_USER", "lab", "PostgreSQL user the labs connect as (owner of POSTGRES_DB)"),
+    Setting("POSTGRES_DB", "lab", "PostgreSQL database of the labs"),
+    Setting("POSTGRES_PASSWORD", "", "PostgreSQL password (default: generated once, kept in the state folder)"),
+    Setting("POSTGRES_DATA_DIR", "", "PostgreSQL's cluster folder (default: in the state folder; as root, /var/lib/scalelab)"),
+    # Not Redis's 6379: that is Ray's GCS port here.
+    Setting("REDIS_PORT", "6380", "Redis port (platform profile)", "port"),
+    Setting("REDIS_PASSWORD", "", "Redis password (default: generated once, kept in the state folder)"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
 )
@@ -267,6 +276,20 @@ class Config:
     @property
     def jupyter_token(self) -> str:
         return self.get("JUPYTER_TOKEN") or self._kept_secret("jupyter-token")
+
+    @property
+    def postgres_password(self) -> str:
+        return self.get("POSTGRES_PASSWORD") or self._kept_secret("postgres-password")
+
+    @property
+    def postgres_url(self) -> str:
+        """SQLAlchemy's URL of the lab database (psycopg 3)."""
+        return (f"postgresql+psycopg://{self.get('POSTGRES_USER')}:{self.postgres_password}@{self.client_host}:"
+                f"{self.port('POSTGRES_PORT')}/{self.get('POSTGRES_DB')}")
+
+    @property
+    def redis_password(self) -> str:
+        return self.get("REDIS_PASSWORD") or self._kept_secret("redis-password")
 
     @property
     def ray_token_path(self) -> Path:

@@ -13,7 +13,7 @@ def test_no_configured_port_is_listening(cfg):
 
 def test_no_process_of_the_stack_is_left(cfg):
     assert local.stack_processes(cfg) == []
-    assert [s.name for s in services(cfg) if (cfg.run_dir / f"{s.name}.json").exists()] == []
+    assert [s.name for s in services(cfg, everything=True) if (cfg.run_dir / f"{s.name}.json").exists()] == []
 
 
 def test_status_says_every_service_is_down(cfg):

@@ -181,3 +181,30 @@ def dashboard(cfg: Config, _: int = 0) -> str:
     layout = http_json(cfg.url("DASHBOARD_PORT", "/_dash-layout"))
     graphs = [c for c in layout["props"]["children"] if c.get("type") == "Graph"]
     return f"{len(graphs)} graph(s)"
+
+
+def postgres(cfg: Config, _: int = 0) -> str:
+    import psycopg
+
+    _require_port(cfg, "POSTGRES_PORT")
+    try:
+        with psycopg.connect(host=cfg.client_host, port=cfg.port("POSTGRES_PORT"), user=cfg.get("POSTGRES_USER"),
+                             password=cfg.postgres_password, dbname=cfg.get("POSTGRES_DB"), connect_timeout=5) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error as exc:
+        raise NotHealthy(f"PostgreSQL at {cfg.client_host}:{cfg.port('POSTGRES_PORT')}: {exc}".strip()) from None
+    return f"PostgreSQL {version}, database {cfg.get('POSTGRES_DB')}"
+
+
+def redis(cfg: Config, _: int = 0) -> str:
+    import redis as redis_py
+
+    _require_port(cfg, "REDIS_PORT")
+    try:
+        client = redis_py.Redis(host=cfg.client_host, port=cfg.port("REDIS_PORT"), password=cfg.redis_password,
+                                socket_timeout=5)
+        info = client.info("server")
+        client.close()
+    except redis_py.RedisError as exc:
+        raise NotHealthy(f"Redis at {cfg.client_host}:{cfg.port('REDIS_PORT')}: {exc}") from None
+    return f"Redis {info['redis_version']}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import psutil
 from ..config import Config
 from . import health
 from .java import require_java
-from .services import Service, services
+from .services import Service, enable_profiles, forget_profiles, services
 
 
 class StackError(RuntimeError):
@@ -70,7 +69,8 @@ def _alive(record: dict | None) -> bool:
 
 
 def session_processes(sid: int) -> list[psutil.Process]:
-    """Every process in a session (a service's whole tree, daemonised helpers included)."""
+    """Every process in a session (a service's whole tree, daemonised helpers included),
+    and their descendants that left it (PostgreSQL's workers each start a session)."""
     found = []
     for proc in psutil.process_iter():
         try:
@@ -78,18 +78,28 @@ def session_processes(sid: int) -> list[psutil.Process]:
                 found.append(proc)
         except (ProcessLookupError, PermissionError, psutil.Error):
             continue
+    seen = {p.pid for p in found}
+    for proc in list(found):
+        try:
+            children = proc.children(recursive=True)
+        except psutil.Error:
+            continue
+        for child in children:
+            if child.pid not in seen:
+                seen.add(child.pid)
+                found.append(child)
     return found
 
 
 def running_sessions(cfg: Config, prefixes: tuple[str, ...]) -> list[int]:
     """Session ids of the running services whose names start with one of `prefixes`."""
-    return [rec["sid"] for svc in services(cfg) if svc.name.startswith(prefixes)
+    return [rec["sid"] for svc in services(cfg, everything=True) if svc.name.startswith(prefixes)
             if _alive(rec := _record(cfg, svc))]
 
 
 def stack_processes(cfg: Config) -> list[psutil.Process]:
     procs = []
-    for svc in services(cfg):
+    for svc in services(cfg, everything=True):
         rec = _record(cfg, svc)
         if rec:
             procs += session_processes(rec["sid"])
@@ -186,7 +196,7 @@ def stop(cfg: Config, svc: Service) -> bool:
     # autoscaler monitor, say) get their own. No `ray stop`: it stops every Ray on the machine.
     for proc in procs:
         try:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(svc.stop_signal)
         except psutil.Error:
             pass
     _gone, alive = psutil.wait_procs(procs, timeout=svc.stop_grace)
@@ -218,13 +228,19 @@ def status(cfg: Config, probe: bool = True) -> list[ServiceState]:
         return list(pool.map(one, services(cfg)))
 
 
-def up(cfg: Config, names: list[str] | None = None, on_event=None) -> list[ServiceState]:
+def up(cfg: Config, names: list[str] | None = None, on_event=None,
+       profiles: list[str] | None = None) -> list[ServiceState]:
     """Start what is not running, in parallel, and wait until every service is healthy.
 
-    A service already running is left alone (and probed). Raises StackError naming
-    every service that failed, with its log's tail.
+    A service already running is left alone (and probed). `profiles` enables more than the
+    core services (kept until `down`). Raises StackError naming every service that failed,
+    with its log's tail.
     """
+    if profiles:
+        enable_profiles(cfg, profiles)
     chosen = [s for s in services(cfg) if names is None or s.name in names]
+    from . import platform
+    platform.require_installed([s.role for s in chosen])
     if any(s.needs_java for s in chosen):
         require_java()
     if any(s.role == "kafka" for s in chosen):
@@ -275,7 +291,8 @@ def down(cfg: Config) -> list[str]:
     In parallel: each stop is mostly waiting for a process to exit, and nothing here
     needs an order (a worker whose master went first just exits too).
     """
-    all_services = services(cfg)
+    all_services = services(cfg, everything=True)
+    forget_profiles(cfg)
     with ThreadPoolExecutor(max_workers=len(all_services)) as pool:
         was_running = list(pool.map(lambda svc: stop(cfg, svc), all_services))
     return [svc.name for svc, ran in zip(all_services, was_running, strict=True) if ran]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..config import Config
-from . import health, kafka
+from . import health, kafka, platform
 from .java import require_java
 
 
@@ -37,6 +38,8 @@ class Service:
     instance: int = 0                # 1..N for replicated roles, 0 for singletons
     needs_java: bool = False
     stop_grace: float = 20.0         # seconds between SIGTERM and SIGKILL
+    profile: str = "core"            # started by every `up`, or only with --profile PROFILE
+    stop_signal: int = signal.SIGTERM
 
     def url(self, cfg: Config) -> str:
         if self.url_setting is None:
@@ -182,13 +185,57 @@ def _dashboard(cfg: Config, _: int) -> Launch:
     return Launch([_bin(cfg, "python"), "-m", "scalelab.dashboard"], cwd=cfg.root)
 
 
+def _postgres(cfg: Config, _: int) -> Launch:
+    return Launch(platform.postgres_argv(cfg))
+
+
+def _redis(cfg: Config, _: int) -> Launch:
+    return Launch(platform.redis_argv(cfg))
+
+
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
-         stop_grace=20.0) -> Service:
-    return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace)
+         stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM) -> Service:
+    return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace, profile,
+                   stop_signal)
 
 
-def services(cfg: Config) -> list[Service]:
-    """Every service of the stack, in start order (each after what it registers with)."""
+PROFILES = ("core", "platform")
+
+
+def _profiles_file(cfg: Config) -> Path:
+    return cfg.run_dir / "profiles"
+
+
+def enabled_profiles(cfg: Config) -> list[str]:
+    """core, and each profile an `up --profile` enabled (until `down`)."""
+    try:
+        extra = _profiles_file(cfg).read_text().split()
+    except FileNotFoundError:
+        extra = []
+    return ["core", *[p for p in PROFILES[1:] if p in extra]]
+
+
+def enable_profiles(cfg: Config, profiles: list[str]) -> None:
+    unknown = [p for p in profiles if p not in PROFILES]
+    if unknown:
+        raise UnknownService(unknown[0], list(PROFILES), "profile")
+    wanted = sorted(set(enabled_profiles(cfg)[1:]) | {p for p in profiles if p != "core"})
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    _profiles_file(cfg).write_text(" ".join(wanted) + "\n")
+
+
+def forget_profiles(cfg: Config) -> None:
+    _profiles_file(cfg).unlink(missing_ok=True)
+
+
+def services(cfg: Config, everything: bool = False) -> list[Service]:
+    """The stack's services in start order (each after what it registers with): those of the
+    enabled profiles, or of every profile (`everything`: what `down` may have to stop)."""
+    profiles = PROFILES if everything else enabled_profiles(cfg)
+    return [svc for svc in _all(cfg) if svc.profile in profiles]
+
+
+def _all(cfg: Config) -> list[Service]:
     out = [
         _one("spark-master", "spark-master", "Spark standalone master", ("SPARK_MASTER_PORT", "SPARK_MASTER_WEBUI_PORT"),
              _spark_master, health.spark_master, "SPARK_MASTER_WEBUI_PORT", True),
@@ -211,16 +258,23 @@ def services(cfg: Config) -> list[Service]:
              health.model_api, "MODEL_API_PORT", stop_grace=5.0),
         _one("dashboard", "dashboard", "Trips dashboard (Dash)", ("DASHBOARD_PORT",), _dashboard, health.dashboard,
              "DASHBOARD_PORT", stop_grace=5.0),
+        # The data-platform profile. SIGTERM is PostgreSQL's "smart" shutdown, which waits for
+        # every client to leave (a notebook's engine may never); SIGINT is its "fast" one, which
+        # ends sessions and checkpoints (its workers take SIGINT as a harmless cancel request).
+        _one("postgres", "postgres", "PostgreSQL (platform profile)", ("POSTGRES_PORT",), _postgres, health.postgres,
+             stop_grace=15.0, profile="platform", stop_signal=signal.SIGINT),
+        _one("redis", "redis", "Redis (platform profile)", ("REDIS_PORT",), _redis, health.redis, stop_grace=5.0,
+             profile="platform"),
     ]
     return out
 
 
 ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
-         "model-api", "dashboard")
+         "model-api", "dashboard", "postgres", "redis")
 
 
 def by_name(cfg: Config, name: str) -> Service:
-    known = services(cfg)
+    known = services(cfg, everything=True)
     for svc in known:
         if svc.name == name:
             return svc
@@ -244,7 +298,7 @@ def by_role(cfg: Config, role: str, instance: int = 0) -> Service:
     (--instance N); a compose replica has no number (0) and is named after its container."""
     if role == "dask-worker":
         return _dask_worker_service(instance)
-    for svc in services(cfg):
+    for svc in services(cfg, everything=True):
         if svc.role == role:
             return svc
     raise UnknownService(role, list(ROLES))
@@ -256,9 +310,9 @@ def _dask_worker_service(i: int) -> Service:
 
 
 class UnknownService(KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
+    def __init__(self, name: str, known: list[str], kind: str = "service"):
+        self.name, self.known, self.kind = name, known, kind
         super().__init__(name)
 
     def __str__(self) -> str:
-        return f"unknown service {self.name!r}; known services: {', '.join(self.known)}"
+        return f"unknown {self.kind} {self.name!r}; known {self.kind}s: {', '.join(self.known)}"
