@@ -9,6 +9,8 @@ pointing them at an external cluster moves a notebook there unchanged.
     client = connect.dask()          # distributed.Client on the scheduler
     connect.ray()                    # ray.init on the head
     producer = connect.kafka_producer()
+    engine = connect.postgres()      # the platform profile: SQLAlchemy on PostgreSQL
+    store = connect.redis()          # and a Redis client
 """
 
 from __future__ import annotations
@@ -181,3 +183,21 @@ def kafka_admin(**kwargs: Any):
     from kafka import KafkaAdminClient
 
     return KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+
+
+def postgres(cfg: Config | None = None):
+    """A SQLAlchemy engine on the platform profile's database (`make up PROFILE=platform`)."""
+    cfg = cfg or _config()
+    _require("PostgreSQL (make up PROFILE=platform)", f"{cfg.client_host}:{cfg.port('POSTGRES_PORT')}")
+    import sqlalchemy
+
+    return sqlalchemy.create_engine(cfg.postgres_url)
+
+
+def redis(cfg: Config | None = None):
+    """A Redis client on the platform profile's Redis (`make up PROFILE=platform`)."""
+    cfg = cfg or _config()
+    _require("Redis (make up PROFILE=platform)", f"{cfg.client_host}:{cfg.port('REDIS_PORT')}")
+    import redis as redis_py
+
+    return redis_py.Redis(host=cfg.client_host, port=cfg.port("REDIS_PORT"), password=cfg.redis_password)

@@ -223,3 +223,32 @@ def _unique_users(events) -> pd.DataFrame:
 register(Exercise(
     "10.unique_users", "Distinct users per minute of event time, from the Kafka stream", _unique_users,
     keys=("window_start",), hint="groupBy(window('event_time', '1 minute')).agg(F.size(F.collect_set('user_id')))"))
+
+
+# -- 11: SQL and NoSQL stores --------------------------------------------------------
+def _zone_revenue(data) -> pd.DataFrame:
+    trips = _read(data, "trips")
+    out = trips.assign(revenue=trips["fare"] + trips["tip"]).groupby("pickup_zone").agg(
+        trips=("trip_id", "size"), revenue=("revenue", "sum")).reset_index()
+    return out.sort_values(["revenue", "pickup_zone"], ascending=[False, True]).head(5)
+
+
+register(Exercise(
+    "11.zone_revenue", "The five pickup zones with the most revenue, computed inside PostgreSQL", _zone_revenue,
+    keys=("pickup_zone",), rules=LOOSE,
+    hint="stores.read_pandas(\"SELECT pickup_zone, count(*) AS trips, sum(fare + tip) AS revenue FROM trips "
+         "GROUP BY pickup_zone ORDER BY revenue DESC, pickup_zone LIMIT 5\")"))
+
+
+def _buyer_features(events, users) -> pd.DataFrame:
+    mine = events[events["user_id"].isin(list(users))]
+    counts = pd.crosstab(mine["user_id"], mine["event_type"]).reindex(
+        index=pd.Index(list(users), name="user_id"), columns=["view", "purchase"], fill_value=0)
+    return counts.rename(columns={"view": "views", "purchase": "purchases"}).astype("int64").reset_index()
+
+
+register(Exercise(
+    "11.buyer_features", "Views and purchases of the given users, read online from Redis", _buyer_features,
+    keys=("user_id",),
+    hint="one pipeline: pipe.hmget(f'features:user:{u}', 'view', 'purchase') for each user, then pipe.execute(); "
+         "a missing field is None, that is 0."))

@@ -112,6 +112,8 @@ CONTEXTS = {
     "10.out_of_core": lambda: {"data": datasets.generate("groupby", scale="tiny")},
     "10.hot_key": lambda: {"frame": skewed_keys(5_000, seed=11)},
     "10.unique_users": lambda: {"events": _events()},
+    "11.zone_revenue": lambda: {"data": datasets.generate("trips", scale="tiny")},
+    "11.buyer_features": lambda: {"events": _events(), "users": [int(u) for u in _events()["user_id"].unique()[:8]]},
     "f01.income": lambda: {"dirty": _dirty()},
     "f01.signup_dates": lambda: {"dirty": _dirty()},
     "f02.zscore": lambda: {"data": _customers()},
