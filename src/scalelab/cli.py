@@ -177,7 +177,8 @@ def doctor() -> None:
 @app.command()
 def setup(tokens: bool = typer.Option(True, "--tokens/--no-tokens",
                                      help="Also make the tokens (an image build must not bake them in).")) -> None:
-    """Fetch what the stack needs beyond the venv (Kafka's jars, Spark's Kafka connector) and make the tokens."""
+    """Fetch what the stack needs beyond the venv (Kafka's jars, Spark's Kafka connector, the JDBC
+    driver) and make the tokens."""
     cfg = _config()
     from .cluster import kafka
 
@@ -194,6 +195,13 @@ def setup(tokens: bool = typer.Option(True, "--tokens/--no-tokens",
     except MavenError as exc:
         raise _fail(exc) from None
     console.print(f"Spark's Kafka connector: {jars[0].parent} ({len(jars)} jars)")
+    from . import stores
+
+    try:
+        jdbc = stores.jdbc_jars(cfg)
+    except MavenError as exc:
+        raise _fail(exc) from None
+    console.print(f"PostgreSQL's JDBC driver: {jdbc[0].parent}")
     if not tokens:
         return
     # Both tokens are generated on first use and kept (mode 600) in the state folder.

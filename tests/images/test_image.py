@@ -58,11 +58,12 @@ def test_no_token_is_baked_into_the_image(run, image):
     assert "jars" in out.split()
 
 
-def test_kafkas_jars_and_sparks_connector_are_in_the_image(run, image):
-    code = ("from scalelab import streaming; from scalelab.cluster import kafka; from scalelab.config import Config; "
-            "cfg = Config.load(); print(kafka.jars_ready(cfg), len(streaming.connector_jars(cfg)))")
-    ready, connector = run("run", "--rm", "--network", "none", image, "python", "-c", code).split()
-    assert ready == "True" and int(connector) > 0    # --network none: nothing is fetched at run time
+def test_kafkas_jars_sparks_connector_and_the_jdbc_driver_are_in_the_image(run, image):
+    code = ("from scalelab import stores, streaming; from scalelab.cluster import kafka; "
+            "from scalelab.config import Config; cfg = Config.load(); "
+            "print(kafka.jars_ready(cfg), len(streaming.connector_jars(cfg)), len(stores.jdbc_jars(cfg)))")
+    ready, connector, jdbc = run("run", "--rm", "--network", "none", image, "python", "-c", code).split()
+    assert ready == "True" and int(connector) > 0 and int(jdbc) > 0   # --network none: nothing fetched at run time
 
 
 def test_every_role_is_served_by_the_image(run, image):
