@@ -213,7 +213,7 @@ def online_features(client, users, prefix: str = "features:user") -> pd.DataFram
         for user in users:
             pipe.hgetall(_key(prefix, user))
         hashes = pipe.execute()
-    rows = [{"user_id": u, **{f: int(h.get(f.encode(), 0)) for f in FEATURES}} for u, h in zip(users, hashes)]
+    rows = [{"user_id": u, **{f: int(h.get(f.encode(), 0)) for f in FEATURES}} for u, h in zip(users, hashes, strict=True)]
     return pd.DataFrame(rows, columns=["user_id", *FEATURES])
 
 
