@@ -67,3 +67,45 @@ def test_redis_counts_and_refuses_a_client_without_the_password(cfg, rds):
     anonymous = redis.Redis(host=cfg.client_host, port=cfg.port("REDIS_PORT"))
     with pytest.raises(redis.AuthenticationError):
         anonymous.get(key)
+
+
+def _sample() -> pd.DataFrame:
+    return pd.DataFrame({"id": range(300), "name": ["a", None, "c, with a comma", 'quote "q"'] * 75,
+                         "x": [0.5, None, -1.25] * 100,
+                         "at": pd.date_range("2024-01-01", periods=300, freq="min")})
+
+
+def test_copy_and_row_by_row_loads_hold_the_same_rows_nulls_included(pg):
+    from scalelab import compare, stores
+
+    frame = _sample()
+    stores.load_rows(frame, "load_rows_check")
+    stores.load_copy(frame, "load_copy_check")
+    for table in ("load_rows_check", "load_copy_check"):
+        compare.compare(stores.read_pandas(f"SELECT * FROM {table}"), frame)
+        assert stores.table_summary(table, "id") == (300, sum(range(300)))
+
+
+def test_duckdb_answers_on_the_table_through_arrow(pg):
+    from scalelab import stores
+
+    stores.load_copy(_sample(), "duckdb_check")
+    got = stores.read_duckdb("duckdb_check", "SELECT count(*) AS n, count(x) AS xs, sum(id) AS s FROM t")
+    assert got.iloc[0].tolist() == [300, 200, sum(range(300))]
+
+
+@pytest.mark.kafka
+def test_counters_fed_from_the_stream_equal_the_batch_ones(rds, require, client_environment):
+    from scalelab import compare, datasets, stores, streaming
+
+    require("kafka")
+    events = pd.read_parquet(datasets.generate("events", scale="tiny").table_path())
+    prefix = "features-test:user"
+    stores.clear_features(rds, prefix)
+    topic = streaming.new_topic("platform-features-test")
+    streaming.produce(topic, events)
+    applied = stores.feed_from_kafka(rds, topic, group=f"{topic}-g", prefix=prefix, expected=len(events))
+    assert applied == len(events)
+    online = stores.online_features(rds, sorted(events["user_id"].unique()), prefix)
+    compare.compare(online, stores.batch_features(events))
+    stores.clear_features(rds, prefix)
