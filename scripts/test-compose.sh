@@ -43,7 +43,8 @@ echo "== built in $build_s s: $IMAGE $((size / 1000000)) MB (base $((base_size /
 rc=0
 start=$SECONDS
 # Every service, the platform profile's too.
-PROFILES="all platform" bash scripts/compose.sh up || rc=1
+export PROFILES="all platform"
+bash scripts/compose.sh up || rc=1
 up_s=$((SECONDS - start))
 
 if [ $rc = 0 ]; then
