@@ -98,3 +98,16 @@ def test_the_official_kafka_override_matches_the_version_ports_and_listeners(cfg
         if key in ("inter.broker.listener.name", "controller.listener.names", "process.roles", "node.id",
                    "num.partitions", "group.initial.rebalance.delay.ms") or "replication.factor" in key or "min.isr" in key:
             assert str(env["KAFKA_" + key.upper().replace(".", "_")]) == value, key
+
+
+def test_the_image_gets_every_pom_that_setup_resolves(cfg):
+    """`scalelab setup` runs inside the image build: each pom it reads must be in the build context."""
+    dockerfile = (cfg.root / "docker" / "python" / "Dockerfile").read_text()
+    copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ") and "--from" not in line]
+    poms = sorted(p.relative_to(cfg.root) for p in (cfg.root / "docker").glob("*/pom.xml"))
+    assert poms, "no poms found"
+    for pom in poms:
+        assert any(str(pom).startswith(src.rstrip("/") + "/") or str(pom) == src for src in copied), \
+            f"{pom} is read by `scalelab setup` in the image build but not copied in: {copied}"
+    ignored = (cfg.root / ".dockerignore").read_text().split()
+    assert "docker" not in ignored
