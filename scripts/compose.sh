@@ -85,7 +85,7 @@ case "${1:-}" in
         compose build ;;
     up)
         secrets
-        mkdir -p datasets
+        mkdir -p datasets .state/models
         echo "== starting the stack in containers ($COMPOSE, profiles: $PROFILES)"
         compose up -d "${@:2}"
         wait_healthy

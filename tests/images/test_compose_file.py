@@ -13,7 +13,8 @@ def test_the_compose_tool_parses_the_file_into_every_role(cfg, engine):
     from scalelab.cluster.services import ROLES
 
     tool = os.environ.get("COMPOSE", f"{engine} compose").split()
-    proc = subprocess.run([*tool, "-f", str(cfg.root / "compose.yaml"), "--profile", "all", "config"],
+    proc = subprocess.run([*tool, "-f", str(cfg.root / "compose.yaml"), "--profile", "all", "--profile", "platform",
+                           "config"],
                           capture_output=True, text=True, cwd=cfg.root, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     parsed = yaml.safe_load(proc.stdout)

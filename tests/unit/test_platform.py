@@ -56,8 +56,12 @@ def test_redis_gets_its_password_from_a_private_file_not_the_command_line(cfg):
 
 
 def test_postgres_listens_on_the_bind_host_only_and_over_tcp_only(cfg, monkeypatch):
+    (cfg.state_dir / "pg").mkdir(parents=True)
     monkeypatch.setattr(platform, "ensure_postgres_cluster", lambda cfg: cfg.state_dir / "pg")
     argv = platform.postgres_argv(cfg)
+    # Who may connect: loopback only, with a password.
+    assert (cfg.state_dir / "pg" / "pg_hba.conf").read_text().splitlines()[1:] == [
+        "host all all 127.0.0.1/32 scram-sha-256", "host all all ::1/128 scram-sha-256"]
     assert "listen_addresses=127.0.0.1" in argv and "unix_socket_directories=" in argv
     assert argv[argv.index("-p") + 1] == "5432"
     if os.geteuid() == 0:   # PostgreSQL refuses root: it runs as Debian's postgres user
@@ -78,3 +82,14 @@ def test_a_missing_server_says_how_to_install_it(cfg, monkeypatch):
     monkeypatch.setattr(platform.Path, "glob", lambda self, pattern: iter(()))
     with pytest.raises(platform.PlatformSetupError, match="apt-get install postgresql"):
         platform.require_installed(["postgres"])
+
+
+def test_bound_to_every_interface_postgres_takes_passworded_clients_from_anywhere(tmp_path):
+    # In a container the published port's connections arrive from the network's gateway.
+    cfg = Config.load(root=tmp_path, environ={"SCALELAB_STATE_DIR": str(tmp_path / "state"),
+                                              "SCALELAB_BIND_HOST": "0.0.0.0"})
+    data = tmp_path / "pg"
+    data.mkdir()
+    platform.write_hba(cfg, data)
+    assert (data / "pg_hba.conf").read_text().splitlines()[1:] == [
+        "host all all 0.0.0.0/0 scram-sha-256", "host all all ::/0 scram-sha-256"]

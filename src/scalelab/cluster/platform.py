@@ -103,8 +103,22 @@ def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
         raise PlatformSetupError(f"PostgreSQL's {what} failed:\n" + (proc.stdout + proc.stderr)[-2000:])
 
 
+def write_hba(cfg: Config, data: Path) -> None:
+    """Who may connect, written at every start from the bind host: over loopback only when bound to
+    it; from anywhere (a container's published port arrives from the network's gateway) when bound
+    to every interface. A password is required either way."""
+    sources = ["0.0.0.0/0", "::/0"] if cfg.bind_host in ("0.0.0.0", "::") else ["127.0.0.1/32", "::1/128"]
+    hba = data / "pg_hba.conf"
+    stat = data.stat()
+    hba.write_text("# written by scalelab at each start (cluster/platform.py)\n"
+                   + "".join(f"host all all {src} scram-sha-256\n" for src in sources))
+    if os.geteuid() == 0:
+        os.chown(hba, stat.st_uid, stat.st_gid)
+
+
 def postgres_argv(cfg: Config) -> list[str]:
     data = ensure_postgres_cluster(cfg)
+    write_hba(cfg, data)
     return [*_as_postgres(), str(postgres_bin() / "postgres"), "-D", str(data),
             "-c", f"listen_addresses={cfg.bind_host}", "-p", str(cfg.port("POSTGRES_PORT")),
             # TCP only: no socket folder to share with another user; logs go to the service's log.
