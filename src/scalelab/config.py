@@ -21,10 +21,15 @@ KAFKA_VERSION = "4.4.0"  # keep in step with docker/kafka/pom.xml
 RUNTIMES = ("auto", "local", "docker")
 
 
-def address_host(address: str) -> str:
-    """The host of a service address: spark://h:7077, tcp://h:8786, ray://h:10001, h:9092,a:b -> h."""
+def address_host_port(address: str) -> tuple[str, int]:
+    """Host and port of a service address: spark://h:7077, tcp://h:8786, ray://h:10001, h:9092,a:b -> h."""
     rest = address.split("://", 1)[-1].split(",", 1)[0]
-    return rest.rpartition(":")[0].strip("[]") or rest
+    host, _, port = rest.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def address_host(address: str) -> str:
+    return address_host_port(address)[0]
 
 
 class ConfigError(ValueError):
@@ -219,9 +224,8 @@ class Config:
         it is this machine's address on its network: a Spark worker registered as 0.0.0.0,
         or a driver that tells executors to call 127.0.0.1, is unreachable from elsewhere.
         """
-        host = self.bind_host
-        if host not in ("0.0.0.0", "::", ""):
-            return host
+        if not self.binds_everywhere:
+            return self.bind_host
         import socket
         try:
             return socket.gethostbyname(socket.gethostname())
@@ -229,10 +233,14 @@ class Config:
             return "127.0.0.1"
 
     @property
+    def binds_everywhere(self) -> bool:
+        """Bound to every interface (in a container): clients come from other machines too."""
+        return self.bind_host in ("0.0.0.0", "::", "")
+
+    @property
     def client_host(self) -> str:
         """Where clients on this machine reach a service bound to `bind_host`."""
-        host = self.bind_host
-        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return "127.0.0.1" if self.binds_everywhere else self.bind_host
 
     @property
     def spark_master_url(self) -> str:
@@ -282,10 +290,20 @@ class Config:
         return self.get("POSTGRES_PASSWORD") or self._kept_secret("postgres-password")
 
     @property
+    def postgres_params(self) -> dict:
+        """The lab database's connection parameters (psycopg's keywords)."""
+        return {"host": self.client_host, "port": self.port("POSTGRES_PORT"), "user": self.get("POSTGRES_USER"),
+                "password": self.postgres_password, "dbname": self.get("POSTGRES_DB")}
+
+    def postgres_uri(self, scheme: str = "postgresql") -> str:
+        """The same as a URI: `postgresql` (libpq, ADBC) or `postgresql+psycopg` (SQLAlchemy)."""
+        p = self.postgres_params
+        return f"{scheme}://{p['user']}:{p['password']}@{p['host']}:{p['port']}/{p['dbname']}"
+
+    @property
     def postgres_url(self) -> str:
         """SQLAlchemy's URL of the lab database (psycopg 3)."""
-        return (f"postgresql+psycopg://{self.get('POSTGRES_USER')}:{self.postgres_password}@{self.client_host}:"
-                f"{self.port('POSTGRES_PORT')}/{self.get('POSTGRES_DB')}")
+        return self.postgres_uri("postgresql+psycopg")
 
     @property
     def redis_password(self) -> str:

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from .cluster.health import port_open
-from .config import Config
+from .config import Config, address_host_port
 
 
 class StackNotUp(ConnectionError):
@@ -31,14 +31,8 @@ def _config() -> Config:
     return Config.load()
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    rest = address.split("://", 1)[-1].split(",", 1)[0]
-    host, _, port = rest.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 def _require(service: str, address: str) -> None:
-    host, port = _host_port(address)
+    host, port = address_host_port(address)
     if not port_open(host, port, timeout=2.0):
         raise StackNotUp(f"{service} is not reachable at {address}. Start the stack with `make up` "
                          f"(or `scalelab up`), then check it with `make status`.")

@@ -33,9 +33,7 @@ def _cfg(cfg: Config | None) -> Config:
 def _conn(cfg: Config | None = None):
     import psycopg
 
-    cfg = _cfg(cfg)
-    return psycopg.connect(host=cfg.client_host, port=cfg.port("POSTGRES_PORT"), user=cfg.get("POSTGRES_USER"),
-                           password=cfg.postgres_password, dbname=cfg.get("POSTGRES_DB"))
+    return psycopg.connect(**_cfg(cfg).postgres_params)
 
 
 # -- loading --------------------------------------------------------------------------
@@ -98,10 +96,7 @@ def read_arrow(table: str, cfg: Config | None = None):
     """A whole table as an Arrow table through ADBC (columnar, no Python objects per row)."""
     import adbc_driver_postgresql.dbapi as adbc
 
-    cfg = _cfg(cfg)
-    uri = (f"postgresql://{cfg.get('POSTGRES_USER')}:{cfg.postgres_password}@{cfg.client_host}:"
-           f"{cfg.port('POSTGRES_PORT')}/{cfg.get('POSTGRES_DB')}")
-    with adbc.connect(uri) as conn, conn.cursor() as cur:
+    with adbc.connect(_cfg(cfg).postgres_uri()) as conn, conn.cursor() as cur:
         cur.execute(f'SELECT * FROM "{table}"')
         return cur.fetch_arrow_table()
 
@@ -133,9 +128,9 @@ def spark(app_name: str = "scalelab-stores", **conf):
 
 
 def jdbc_options(cfg: Config | None = None) -> dict[str, str]:
-    cfg = _cfg(cfg)
-    return {"url": f"jdbc:postgresql://{cfg.client_host}:{cfg.port('POSTGRES_PORT')}/{cfg.get('POSTGRES_DB')}",
-            "user": cfg.get("POSTGRES_USER"), "password": cfg.postgres_password, "driver": "org.postgresql.Driver"}
+    p = _cfg(cfg).postgres_params
+    return {"url": f"jdbc:postgresql://{p['host']}:{p['port']}/{p['dbname']}", "user": p["user"],
+            "password": p["password"], "driver": "org.postgresql.Driver"}
 
 
 def read_spark(session, table: str, partition_column: str | None = None, partitions: int = 4,

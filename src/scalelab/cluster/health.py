@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ..config import Config, address_host
+from ..config import Config, address_host, address_host_port
 
 
 class NotHealthy(RuntimeError):
@@ -37,8 +37,7 @@ def _require_port(cfg: Config, setting: str, host: str | None = None) -> None:
 
 
 def _require_address(address: str, setting: str) -> None:
-    host = address_host(address)
-    port = int(address.split(",", 1)[0].rpartition(":")[2])
+    host, port = address_host_port(address)
     if not port_open(host, port):
         raise NotHealthy(f"nothing listens on {host}:{port} ({setting})")
 
@@ -77,7 +76,7 @@ def spark_worker(cfg: Config, _: int = 0) -> str:
     ui_port = cfg.port("SPARK_WORKER_WEBUI_PORT")
     # Bound to every interface the probe runs in the worker's own container (a compose
     # healthcheck), where replicas share a UI port: then the worker must be this one.
-    mine = f"//{cfg.advertise_host}:" if cfg.bind_host in ("0.0.0.0", "::") else ""
+    mine = f"//{cfg.advertise_host}:" if cfg.binds_everywhere else ""
     for worker in state.get("workers", []):
         ui = str(worker.get("webuiaddress", ""))
         if worker.get("state") == "ALIVE" and ui.endswith(f":{ui_port}") and mine in ui:
@@ -188,8 +187,7 @@ def postgres(cfg: Config, _: int = 0) -> str:
 
     _require_port(cfg, "POSTGRES_PORT")
     try:
-        with psycopg.connect(host=cfg.client_host, port=cfg.port("POSTGRES_PORT"), user=cfg.get("POSTGRES_USER"),
-                             password=cfg.postgres_password, dbname=cfg.get("POSTGRES_DB"), connect_timeout=5) as conn:
+        with psycopg.connect(**cfg.postgres_params, connect_timeout=5) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
     except psycopg.Error as exc:
         raise NotHealthy(f"PostgreSQL at {cfg.client_host}:{cfg.port('POSTGRES_PORT')}: {exc}".strip()) from None

@@ -107,7 +107,7 @@ def write_hba(cfg: Config, data: Path) -> None:
     """Who may connect, written at every start from the bind host: over loopback only when bound to
     it; from anywhere (a container's published port arrives from the network's gateway) when bound
     to every interface. A password is required either way."""
-    sources = ["0.0.0.0/0", "::/0"] if cfg.bind_host in ("0.0.0.0", "::") else ["127.0.0.1/32", "::1/128"]
+    sources = ["0.0.0.0/0", "::/0"] if cfg.binds_everywhere else ["127.0.0.1/32", "::1/128"]
     hba = data / "pg_hba.conf"
     stat = data.stat()
     hba.write_text("# written by scalelab at each start (cluster/platform.py)\n"

@@ -82,7 +82,7 @@ def _spark_env(cfg: Config) -> dict[str, str]:
     }
     # Without SPARK_LOCAL_IP the web UIs listen on every interface (wanted in a container);
     # set but empty, they listen on none that another container reaches.
-    if cfg.bind_host not in ("0.0.0.0", "::"):
+    if not cfg.binds_everywhere:
         env["SPARK_LOCAL_IP"] = cfg.bind_host
     return env
 
