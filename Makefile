@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 BENCH_SUITE := groupby
 
 .PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit \
-        test-compose images platform-packages clean
+        test-compose images platform-packages airflow-venv clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,18 +37,30 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) pip install --python $(VENV)/bin/python --no-deps -e .
 	sha256sum requirements.lock | cut -d' ' -f1 > $(STAMP)
 
+# Airflow has a venv and a lock of its own (its pins fight the lab's); the platform profile needs it.
+AIRFLOW_VENV  := .state/airflow/venv
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.scalelab-lock
+$(AIRFLOW_STAMP): docker/airflow/requirements.lock | $(UV)
+	$(UV) venv --allow-existing --python 3.11 $(AIRFLOW_VENV)
+	$(UV) pip sync --compile-bytecode --python $(AIRFLOW_VENV)/bin/python docker/airflow/requirements.lock
+	sha256sum docker/airflow/requirements.lock | cut -d' ' -f1 > $(AIRFLOW_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP) ## Create Airflow's own venv from docker/airflow/requirements.lock (run by up PROFILE=platform)
+
 setup: $(STAMP) ## Create .venv from the lock file and fetch Kafka's jars (run by up and test)
 	$(SCALELAB) setup
 
-lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml
+lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml (or docker/airflow/requirements.in)
 	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 	  --generate-hashes --no-header -o requirements.lock
+	$(UV) pip compile docker/airflow/requirements.in --universal --python-version 3.11 \
+	  --generate-hashes --no-header -o docker/airflow/requirements.lock
 
 # The runtime: docker (compose.yaml) when a Docker engine answers or RUNTIME=docker, else local
 # processes; scripts/runtime.sh decides. The docker runtime needs neither Python nor Java here.
 RUNTIME_FOUND = $(shell bash scripts/runtime.sh)
 
-up: ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL (PROFILE=platform: + PostgreSQL, Redis)
+up: ## Start Spark, Dask, Ray, Kafka and JupyterLab, wait until healthy, print the URL (PROFILE=platform: + PostgreSQL, Redis, Airflow)
 	@echo "runtime: $(RUNTIME_FOUND) (RUNTIME=$(or $(RUNTIME),auto); scalelab doctor says why)"
 ifeq ($(RUNTIME_FOUND),docker)
 	@PROFILES="$(or $(PROFILES),all $(PROFILE))" bash scripts/compose.sh up
@@ -57,8 +69,8 @@ else
 	$(SCALELAB) up $(foreach p,$(PROFILE),--profile $(p))
 endif
 
-# The platform profile's stores come from Debian: installed here when missing (as root).
-platform-packages:
+# The platform profile's stores come from Debian: installed here when missing (as root); Airflow from its lock.
+platform-packages: $(AIRFLOW_STAMP)
 	@missing=""; ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \

@@ -579,3 +579,35 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@app.command(name="pipeline")
+def pipeline_step(step: str = typer.Argument(..., help="generate, validate, transform, agree or load"),
+                  day: str = typer.Option(..., "--day", help="The day to process, YYYY-MM-DD (Airflow's {{ ds }})."),
+                  rows: int = typer.Option(2000, help="generate: trips in the day."),
+                  engine: str = typer.Option("duckdb", help="transform: spark or duckdb; load: whose output."),
+                  attempt: int = typer.Option(1, help="generate: this attempt's number (Airflow's try number)."),
+                  fail_attempts: int = typer.Option(0, help="generate: fail the first N attempts (retries demo)."),
+                  dirty: bool = typer.Option(False, help="generate: repeat ids and stray a pickup (validation demo).")
+                  ) -> None:
+    """One step of the Airflow lab's daily pipeline; each is idempotent (a rerun changes nothing)."""
+    from . import compare, pipeline
+
+    cfg = _config()
+    try:
+        when = pipeline.parse_day(day)
+        if step == "generate":
+            done = f"wrote {pipeline.generate(when, rows, attempt=attempt, fail_attempts=fail_attempts, dirty=dirty, cfg=cfg)}"
+        elif step == "validate":
+            done = f"{pipeline.validate(when, cfg)} trips of {when} pass validation"
+        elif step == "transform":
+            done = f"wrote {pipeline.transform(when, engine, cfg)}"
+        elif step == "agree":
+            done = f"spark and duckdb agree with the pandas reference: {pipeline.agree(when, cfg)} rows"
+        elif step == "load":
+            done = f"loaded {pipeline.load(when, engine, cfg)} rows of {when} into {pipeline.TABLE}"
+        else:
+            raise _fail(pipeline.PipelineError(f"unknown step {step!r}; steps: {', '.join(pipeline.STEPS)}"), 2)
+    except (pipeline.PipelineError, compare.Mismatch) as exc:
+        raise _fail(exc) from None
+    console.print(f"{step} {when}: {done}")

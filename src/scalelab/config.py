@@ -99,13 +99,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DASHBOARD_SCALE", "tiny", "Scale of the trips data the dashboard shows"),
     # The data-platform profile (make up PROFILE=platform)
     Setting("POSTGRES_PORT", "5432", "PostgreSQL port (platform profile)", "port"),
+    # Where clients reach the stores: this machine's client host, or a service name inside compose.
+    Setting("POSTGRES_HOST", "", "Where clients reach PostgreSQL (default: the client host; compose: postgres)"),
     Setting("POSTGRES_USER", "lab", "PostgreSQL user the labs connect as (owner of POSTGRES_DB)"),
     Setting("POSTGRES_DB", "lab", "PostgreSQL database of the labs"),
     Setting("POSTGRES_PASSWORD", "", "PostgreSQL password (default: generated once, kept in the state folder)"),
     Setting("POSTGRES_DATA_DIR", "", "PostgreSQL's cluster folder (default: in the state folder; as root, /var/lib/scalelab)"),
     # Not Redis's 6379: that is Ray's GCS port here.
     Setting("REDIS_PORT", "6380", "Redis port (platform profile)", "port"),
+    Setting("REDIS_HOST", "", "Where clients reach Redis (default: the client host; compose: redis)"),
     Setting("REDIS_PASSWORD", "", "Redis password (default: generated once, kept in the state folder)"),
+    # Apache Airflow (platform profile): its own venv; the metadata database is on POSTGRES_PORT.
+    Setting("AIRFLOW_PORT", "8090", "Airflow API server and UI (platform profile; 8080 is Spark's)", "port"),
+    Setting("AIRFLOW_ADMIN_USER", "admin", "Airflow's admin user (SimpleAuthManager)"),
+    Setting("AIRFLOW_ADMIN_PASSWORD", "", "Airflow admin's password (default: generated once, kept in the state folder)"),
+    Setting("AIRFLOW_VENV", "", "Airflow's virtual environment (default: .state/airflow/venv)"),
+    Setting("AIRFLOW_API_HOST", "", "Where Airflow's tasks reach the API server (default: the client host; compose: airflow-api)"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
 )
@@ -267,7 +276,7 @@ class Config:
         return self.url("JUPYTER_PORT", f"/lab?token={self.jupyter_token}")
 
     # -- secrets --------------------------------------------------------------
-    def _kept_secret(self, filename: str) -> str:
+    def kept_secret(self, filename: str) -> str:
         """A token generated once and kept (mode 600) in the state folder."""
         path = self.state_dir / "secrets" / filename
         if path.exists() and path.read_text().strip():
@@ -283,22 +292,27 @@ class Config:
 
     @property
     def jupyter_token(self) -> str:
-        return self.get("JUPYTER_TOKEN") or self._kept_secret("jupyter-token")
+        return self.get("JUPYTER_TOKEN") or self.kept_secret("jupyter-token")
 
     @property
     def postgres_password(self) -> str:
-        return self.get("POSTGRES_PASSWORD") or self._kept_secret("postgres-password")
+        return self.get("POSTGRES_PASSWORD") or self.kept_secret("postgres-password")
 
     @property
     def postgres_params(self) -> dict:
         """The lab database's connection parameters (psycopg's keywords)."""
-        return {"host": self.client_host, "port": self.port("POSTGRES_PORT"), "user": self.get("POSTGRES_USER"),
+        return {"host": self.get("POSTGRES_HOST") or self.client_host, "port": self.port("POSTGRES_PORT"),
+                "user": self.get("POSTGRES_USER"),
                 "password": self.postgres_password, "dbname": self.get("POSTGRES_DB")}
 
-    def postgres_uri(self, scheme: str = "postgresql") -> str:
-        """The same as a URI: `postgresql` (libpq, ADBC) or `postgresql+psycopg` (SQLAlchemy)."""
+    def postgres_uri(self, scheme: str = "postgresql", dbname: str | None = None) -> str:
+        """The same as a URI: `postgresql` (libpq, ADBC) or `postgresql+psycopg` (SQLAlchemy).
+        User and password are percent-encoded: a password from .env may hold '@' or '/'."""
+        from urllib.parse import quote
+
         p = self.postgres_params
-        return f"{scheme}://{p['user']}:{p['password']}@{p['host']}:{p['port']}/{p['dbname']}"
+        return (f"{scheme}://{quote(p['user'], safe='')}:{quote(p['password'], safe='')}@{p['host']}:{p['port']}/"
+                f"{dbname or p['dbname']}")
 
     @property
     def postgres_url(self) -> str:
@@ -307,11 +321,26 @@ class Config:
 
     @property
     def redis_password(self) -> str:
-        return self.get("REDIS_PASSWORD") or self._kept_secret("redis-password")
+        return self.get("REDIS_PASSWORD") or self.kept_secret("redis-password")
+
+    @property
+    def redis_params(self) -> dict:
+        """The platform Redis's connection parameters (redis-py's keywords)."""
+        return {"host": self.get("REDIS_HOST") or self.client_host, "port": self.port("REDIS_PORT"),
+                "password": self.redis_password}
+
+    @property
+    def airflow_api_host(self) -> str:
+        """Where clients reach Airflow's API server: here, or `airflow-api` inside compose."""
+        return self.get("AIRFLOW_API_HOST") or self.client_host
+
+    @property
+    def airflow_admin_password(self) -> str:
+        return self.get("AIRFLOW_ADMIN_PASSWORD") or self.kept_secret("airflow-admin-password")
 
     @property
     def ray_token_path(self) -> Path:
-        self._kept_secret("ray-token")
+        self.kept_secret("ray-token")
         return self.state_dir / "secrets" / "ray-token"
 
     def client_env(self) -> dict[str, str]:

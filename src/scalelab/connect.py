@@ -182,7 +182,7 @@ def kafka_admin(**kwargs: Any):
 def postgres(cfg: Config | None = None):
     """A SQLAlchemy engine on the platform profile's database (`make up PROFILE=platform`)."""
     cfg = cfg or _config()
-    _require("PostgreSQL (make up PROFILE=platform)", f"{cfg.client_host}:{cfg.port('POSTGRES_PORT')}")
+    _require("PostgreSQL (make up PROFILE=platform)", f"{cfg.postgres_params['host']}:{cfg.port('POSTGRES_PORT')}")
     import sqlalchemy
 
     return sqlalchemy.create_engine(cfg.postgres_url)
@@ -191,7 +191,8 @@ def postgres(cfg: Config | None = None):
 def redis(cfg: Config | None = None):
     """A Redis client on the platform profile's Redis (`make up PROFILE=platform`)."""
     cfg = cfg or _config()
-    _require("Redis (make up PROFILE=platform)", f"{cfg.client_host}:{cfg.port('REDIS_PORT')}")
+    params = cfg.redis_params
+    _require("Redis (make up PROFILE=platform)", f"{params['host']}:{params['port']}")
     import redis as redis_py
 
-    return redis_py.Redis(host=cfg.client_host, port=cfg.port("REDIS_PORT"), password=cfg.redis_password)
+    return redis_py.Redis(**params)

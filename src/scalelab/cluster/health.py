@@ -185,24 +185,54 @@ def dashboard(cfg: Config, _: int = 0) -> str:
 def postgres(cfg: Config, _: int = 0) -> str:
     import psycopg
 
-    _require_port(cfg, "POSTGRES_PORT")
+    _require_port(cfg, "POSTGRES_PORT", cfg.postgres_params["host"])
     try:
         with psycopg.connect(**cfg.postgres_params, connect_timeout=5) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
     except psycopg.Error as exc:
-        raise NotHealthy(f"PostgreSQL at {cfg.client_host}:{cfg.port('POSTGRES_PORT')}: {exc}".strip()) from None
+        raise NotHealthy(f"PostgreSQL at {cfg.postgres_params['host']}:{cfg.port('POSTGRES_PORT')}: {exc}".strip()) from None
     return f"PostgreSQL {version}, database {cfg.get('POSTGRES_DB')}"
 
 
 def redis(cfg: Config, _: int = 0) -> str:
     import redis as redis_py
 
-    _require_port(cfg, "REDIS_PORT")
+    params = cfg.redis_params
+    _require_port(cfg, "REDIS_PORT", params["host"])
     try:
-        client = redis_py.Redis(host=cfg.client_host, port=cfg.port("REDIS_PORT"), password=cfg.redis_password,
-                                socket_timeout=5)
+        client = redis_py.Redis(**params, socket_timeout=5)
         info = client.info("server")
         client.close()
     except redis_py.RedisError as exc:
-        raise NotHealthy(f"Redis at {cfg.client_host}:{cfg.port('REDIS_PORT')}: {exc}") from None
+        raise NotHealthy(f"Redis at {params['host']}:{params['port']}: {exc}") from None
     return f"Redis {info['redis_version']}"
+
+
+# -- Airflow: one endpoint reports the database and each component's last heartbeat ---------------
+def _airflow_health(cfg: Config) -> dict:
+    # Inside compose the API server is another container (AIRFLOW_API_HOST=airflow-api).
+    return http_json(cfg.url("AIRFLOW_PORT", "/api/v2/monitor/health", host=cfg.airflow_api_host))
+
+
+def _airflow_component(cfg: Config, component: str, label: str) -> str:
+    info = (_airflow_health(cfg).get(component) or {})
+    status = info.get("status")
+    if status != "healthy":
+        beat = info.get(f"latest_{component}_heartbeat") or "none yet"
+        raise NotHealthy(f"Airflow reports the {label} {status or 'unknown'} (last heartbeat: {beat})")
+    return f"{label} heartbeat {info.get(f'latest_{component}_heartbeat', '?')[:19]}"
+
+
+def airflow_api(cfg: Config, _: int = 0) -> str:
+    status = (_airflow_health(cfg).get("metadatabase") or {}).get("status")
+    if status != "healthy":
+        raise NotHealthy(f"Airflow's API server answers but its metadata database is {status}")
+    return "API server up, metadata database healthy"
+
+
+def airflow_scheduler(cfg: Config, _: int = 0) -> str:
+    return _airflow_component(cfg, "scheduler", "scheduler")
+
+
+def airflow_dag_processor(cfg: Config, _: int = 0) -> str:
+    return _airflow_component(cfg, "dag_processor", "DAG processor")

@@ -241,6 +241,9 @@ def up(cfg: Config, names: list[str] | None = None, on_event=None,
     chosen = [s for s in services(cfg) if names is None or s.name in names]
     from . import platform
     platform.require_installed([s.role for s in chosen])
+    if any(s.role.startswith("airflow-") for s in chosen):
+        from . import airflow
+        airflow.airflow_bin(cfg)
     if any(s.needs_java for s in chosen):
         require_java()
     if any(s.role == "kafka" for s in chosen):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Config
-from . import health, kafka, platform
+from . import airflow, health, kafka, platform
 from .java import require_java
 
 
@@ -193,6 +193,11 @@ def _redis(cfg: Config, _: int) -> Launch:
     return Launch(platform.redis_argv(cfg))
 
 
+def _airflow_role(argv_of):
+    # Every Airflow role runs with the same settings (database, secrets, DAGs folder).
+    return lambda cfg, _: Launch(argv_of(cfg), airflow.env(cfg), cwd=cfg.root)
+
+
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
          stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM) -> Service:
     return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace, profile,
@@ -265,12 +270,22 @@ def _all(cfg: Config) -> list[Service]:
              stop_grace=15.0, profile="platform", stop_signal=signal.SIGINT),
         _one("redis", "redis", "Redis (platform profile)", ("REDIS_PORT",), _redis, health.redis, stop_grace=5.0,
              profile="platform"),
+        # Airflow's API server migrates the metadata schema before it serves; the scheduler and
+        # the DAG processor wait for that schema. Their probes read the API's health endpoint.
+        _one("airflow-api", "airflow-api", "Airflow API server and UI (platform profile)", ("AIRFLOW_PORT",),
+             _airflow_role(airflow.api_server_argv), health.airflow_api, "AIRFLOW_PORT", stop_grace=10.0,
+             profile="platform"),
+        _one("airflow-scheduler", "airflow-scheduler", "Airflow scheduler, LocalExecutor (platform profile)", (),
+             _airflow_role(airflow.scheduler_argv), health.airflow_scheduler, stop_grace=15.0, profile="platform"),
+        _one("airflow-dag-processor", "airflow-dag-processor", "Airflow DAG processor (platform profile)", (),
+             _airflow_role(airflow.dag_processor_argv), health.airflow_dag_processor, stop_grace=10.0,
+             profile="platform"),
     ]
     return out
 
 
 ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
-         "model-api", "dashboard", "postgres", "redis")
+         "model-api", "dashboard", "postgres", "redis", "airflow-api", "airflow-scheduler", "airflow-dag-processor")
 
 
 def by_name(cfg: Config, name: str) -> Service:
