@@ -252,3 +252,33 @@ register(Exercise(
     keys=("user_id",),
     hint="one pipeline: pipe.hmget(f'features:user:{u}', 'view', 'purchase') for each user, then pipe.execute(); "
          "a missing field is None, that is 0."))
+
+
+# -- 12: pipelines with Airflow ------------------------------------------------------
+def _daily_totals(days) -> pd.DataFrame:
+    from . import pipeline
+
+    rows = []
+    for day in days:
+        zones = pipeline.reference(pipeline.day_trips(day, pipeline.DEFAULT_ROWS))
+        rows.append({"day": pd.Timestamp(day), "trips": int(zones["trips"].sum()), "revenue": zones["revenue"].sum()})
+    return pd.DataFrame(rows)
+
+
+register(Exercise(
+    "12.daily_totals", "Trips and revenue per loaded day, read from PostgreSQL's zone_daily", _daily_totals,
+    keys=("day",), rules=LOOSE,
+    hint="stores.read_pandas(\"SELECT day, sum(trips) AS trips, sum(revenue) AS revenue FROM zone_daily "
+         "WHERE day BETWEEN '...' AND '...' GROUP BY day\")"))
+
+
+def _task_states() -> dict:
+    # What Airflow does when validate fails: the tasks after it never run; they are upstream_failed.
+    after = ("transform_spark", "transform_duckdb", "agree", "load")
+    return {"generate": "success", "validate": "failed", **{task: "upstream_failed" for task in after}}
+
+
+register(Exercise(
+    "12.task_states", "The state of each task of the bad day's run, read through the REST API", _task_states,
+    kind="mapping",
+    hint="{t['task']: t['state'] for t in af.task_instances('trips_daily', bad_run)}"))

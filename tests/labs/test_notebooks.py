@@ -26,7 +26,8 @@ def test_there_are_labs():
 @pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
 def test_the_lab_runs_with_its_solutions(path: Path, require, cfg: Config):
     require("spark-master", "spark-worker", "dask-scheduler", "ray-head", "kafka", "model-api", "dashboard",
-            "postgres", "redis")   # lab 11: the platform profile, which `make test` starts
+            # labs 11 and 12: the platform profile, which `make test` starts
+            "postgres", "redis", "airflow-api", "airflow-scheduler", "airflow-dag-processor")
     scale = os.environ.get(lab.SCALE_ENV) or "tiny"      # `make labs SCALE=small` runs them bigger
     run = notebooks.execute(path, scale=scale)
     out = cfg.results_dir / "labs" / "timings.csv"
