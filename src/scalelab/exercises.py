@@ -282,3 +282,30 @@ register(Exercise(
     "12.task_states", "The state of each task of the bad day's run, read through the REST API", _task_states,
     kind="mapping",
     hint="{t['task']: t['state'] for t in af.task_instances('trips_daily', bad_run)}"))
+
+
+# -- 13: lakehouse tables ------------------------------------------------------------
+def _revenue_as_of(batches) -> pd.DataFrame:
+    trips = pd.concat(batches)
+    return (trips.assign(revenue=trips["fare"] + trips["tip"]).groupby("payment_type")
+            .agg(trips=("trip_id", "size"), revenue=("revenue", "sum")).reset_index())
+
+
+register(Exercise(
+    "13.revenue_as_of", "Trips and revenue per payment type in version 1 of the Delta table", _revenue_as_of,
+    keys=("payment_type",), rules=LOOSE,
+    hint="DeltaTable(TRIPS, version=1).to_pandas(), then the groupby; or duckdb.sql on "
+         "DeltaTable(TRIPS, version=1).to_pyarrow_dataset()"))
+
+
+def _snapshot_rows(table, batches) -> dict:
+    # The lab's table: three appends of the three days, in order (a schema change is no snapshot).
+    ids = [s.snapshot_id for s in table.snapshots()]
+    if len(ids) != len(batches):
+        raise ValueError(f"the table has {len(ids)} snapshots, the lab made {len(batches)}: run the lab's cells again")
+    return {snapshot: len(batch) for snapshot, batch in zip(ids, batches, strict=True)}
+
+
+register(Exercise(
+    "13.snapshot_rows", "Rows each Iceberg snapshot added", _snapshot_rows, kind="mapping",
+    hint="{s.snapshot_id: int(s.summary['added-records']) for s in iceberg.snapshots()}"))
