@@ -23,12 +23,13 @@ profile_args=()
 for p in $PROFILES; do profile_args+=(--profile "$p"); done
 compose() { $COMPOSE -p "$PROJECT" -f compose.yaml "${profile_args[@]}" "$@"; }
 
-# The two tokens, the same files the local runtime keeps: made here so that the host has them
-# too (the URL below, Ray clients on the host), without Python.
+# The tokens and passwords, the same files the local runtime keeps (config.KEPT_SECRETS): made here
+# so that the host has them too (the URL below, Ray clients, the tests), without Python.
 secrets() {
     mkdir -p .state/secrets
     chmod 700 .state/secrets
-    for name in jupyter-token ray-token postgres-password redis-password; do
+    for name in jupyter-token ray-token postgres-password redis-password airflow-admin-password \
+                airflow-jwt-secret airflow-secret-key airflow-fernet-seed; do
         if [ ! -s ".state/secrets/$name" ]; then
             (umask 077; od -vAn -N24 -tx1 /dev/urandom | tr -d ' \n' > ".state/secrets/$name.tmp"
              echo >> ".state/secrets/$name.tmp"; mv ".state/secrets/$name.tmp" ".state/secrets/$name")

@@ -55,7 +55,7 @@ if [ $rc = 0 ]; then
     # The service tests of tests/stack (those about the lab's content, graders and question-bank
     # demos, run on the local runtime: the same code on the same engines), then tests/images.
     files=()
-    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores; do files+=("tests/stack/test_$t.py"); done
+    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores airflow_pipeline; do files+=("tests/stack/test_$t.py"); done
     RUNTIME=docker RAY_ADDRESS=ray://127.0.0.1:${RAY_CLIENT_PORT:-10001} \
     SPARK_DRIVER_HOST=$gateway SPARK_DRIVER_BIND_ADDRESS=$gateway PYSPARK_PYTHON=/opt/venv/bin/python \
     SCALELAB_IMAGE=$IMAGE \

@@ -121,6 +121,11 @@ SETTINGS: tuple[Setting, ...] = (
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+# Secrets generated once into the state folder when not configured. scripts/compose.sh makes the
+# same files before containers start (they mount the folder read-only); a unit test keeps the two lists equal.
+KEPT_SECRETS = ("jupyter-token", "ray-token", "postgres-password", "redis-password", "airflow-admin-password",
+                "airflow-jwt-secret", "airflow-secret-key", "airflow-fernet-seed")
+
 
 def repo_root() -> Path:
     """The checkout the package runs from (the folder holding pyproject.toml)."""
@@ -278,6 +283,8 @@ class Config:
     # -- secrets --------------------------------------------------------------
     def kept_secret(self, filename: str) -> str:
         """A token generated once and kept (mode 600) in the state folder."""
+        if filename not in KEPT_SECRETS:
+            raise ValueError(f"{filename!r} is not in config.KEPT_SECRETS (scripts/compose.sh makes those)")
         path = self.state_dir / "secrets" / filename
         if path.exists() and path.read_text().strip():
             return path.read_text().strip()

@@ -72,3 +72,14 @@ def test_every_role_is_served_by_the_image(run, image):
     out = run("run", "--rm", image, "scalelab", "serve", "--help")
     for role in ROLES:
         assert role in out
+
+
+def test_airflow_has_its_own_venv_in_the_image_pinned_by_its_lock(run, image, cfg):
+    lock = (cfg.root / "docker" / "airflow" / "requirements.lock").read_text()
+    pinned = re.search(r"^apache-airflow==(\S+)", lock, re.M).group(1)
+    out = run("run", "--rm", "--network", "none", image, "sh", "-c",
+              "/opt/airflow-venv/bin/airflow version 2>/dev/null | tail -1; "
+              "/opt/venv/bin/python -c 'import airflow' 2>&1 | tail -1")
+    version, lab_import = out.strip().splitlines()
+    assert version == pinned
+    assert "No module named 'airflow'" in lab_import       # the lab's venv stays free of Airflow's pins

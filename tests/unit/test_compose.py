@@ -111,3 +111,19 @@ def test_the_image_gets_every_pom_that_setup_resolves(cfg):
             f"{pom} is read by `scalelab setup` in the image build but not copied in: {copied}"
     ignored = (cfg.root / ".dockerignore").read_text().split()
     assert "docker" not in ignored
+
+
+def test_compose_makes_every_secret_the_configuration_keeps(cfg):
+    # The containers mount the secrets read-only: compose.sh must create each one first.
+    from scalelab.config import KEPT_SECRETS
+
+    script = (cfg.root / "scripts" / "compose.sh").read_text()
+    listed = re.search(r"for name in ([\w\- \\\n]+); do", script).group(1).replace("\\", " ").split()
+    assert sorted(listed) == sorted(KEPT_SECRETS)
+
+
+def test_airflows_roles_share_their_task_logs_and_reach_the_stores_by_name(compose):
+    for role in ("airflow-api", "airflow-scheduler", "airflow-dag-processor"):
+        assert "airflow-logs:/work/.state/airflow/logs" in compose[role]["volumes"], role
+        assert compose[role]["environment"]["AIRFLOW_API_HOST"] == "airflow-api"
+        assert compose[role]["environment"]["POSTGRES_HOST"] == "postgres"

@@ -114,8 +114,9 @@ def fernet_key(cfg: Config) -> str:
 
 def write_passwords(cfg: Config) -> Path:
     """SimpleAuthManager's passwords file ({"user": "password"}), written from the configuration
-    at each start so that a changed AIRFLOW_ADMIN_PASSWORD takes effect. Mode 600."""
-    path = cfg.state_dir / "secrets" / "airflow-passwords.json"
+    at each start so that a changed AIRFLOW_ADMIN_PASSWORD takes effect. Mode 600, in Airflow's home
+    (the secrets folder is read-only in a container)."""
+    path = home(cfg) / "passwords.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
