@@ -118,3 +118,29 @@ def test_a_file_the_host_writes_is_read_by_the_dask_workers_at_the_same_path(cfg
             assert int(dd.read_parquet(str(path))["v"].sum().compute()) == sum(range(500))
     finally:
         path.unlink()
+
+
+_PLATFORM_IN_NETWORK = '''
+import json
+from scalelab import connect, lakehouse, stores
+from scalelab.airflow_api import Airflow
+from deltalake import DeltaTable, write_deltalake
+import pandas as pd
+
+out = {}
+# The labs 11-13 reach the platform's services by name from here (POSTGRES_HOST, REDIS_HOST, AIRFLOW_API_HOST).
+out["postgres"] = stores.read_pandas("SELECT 41 + 1 AS answer")["answer"].iloc[0].item()
+r = connect.redis(); r.set("compose-check", "ok"); out["redis"] = r.get("compose-check").decode(); r.delete("compose-check")
+out["airflow"] = Airflow().dag("trips_daily")["dag_id"]
+path = lakehouse.delta_path("compose-check")
+write_deltalake(path, pd.DataFrame({"v": [1, 2]}), mode="overwrite")
+write_deltalake(path, pd.DataFrame({"v": [3]}), mode="append")
+out["delta_v0"] = sorted(DeltaTable(path, version=0).to_pandas()["v"].tolist())
+print(json.dumps(out))
+'''
+
+
+def test_the_platform_labs_reach_postgres_redis_and_airflow_from_jupyterlab(in_kernel, require, cfg):
+    require("postgres", "redis", "airflow-api")
+    out = json.loads(in_kernel(_PLATFORM_IN_NETWORK, timeout=180).strip().splitlines()[-1])
+    assert out == {"postgres": 42, "redis": "ok", "airflow": "trips_daily", "delta_v0": [1, 2]}

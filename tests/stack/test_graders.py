@@ -6,6 +6,8 @@ same answer with a row missing, a value changed, or computed with pandas instead
 The notebooks' tests (tests/labs) show that the written solutions pass too.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +27,24 @@ def _table(generator: str, table: str, **params):
 
 
 _dirty, _customers, _trips = _table("tabular", "dirty", dirty=1), _table("tabular", "data"), _table("trips", "trips")
+
+
+def _iceberg_snapshots():
+    import tempfile
+
+    import pyarrow as pa
+
+    from scalelab import lakehouse
+    from scalelab.config import Config
+
+    folder = tempfile.mkdtemp(prefix="grader-iceberg-")
+    cfg = Config.load(environ={**os.environ, "SCALELAB_DATA_DIR": folder})
+    batches = [_trips().iloc[:40], _trips().iloc[40:70]]
+    table = lakehouse.iceberg_catalog(cfg).create_table("lab.trips", schema=pa.Schema.from_pandas(batches[0],
+                                                                                                     preserve_index=False))
+    for batch in batches:
+        table.append(pa.Table.from_pandas(batch, preserve_index=False))
+    return {"table": table, "batches": batches}
 
 
 def _promos():
@@ -114,6 +134,10 @@ CONTEXTS = {
     "10.unique_users": lambda: {"events": _events()},
     "11.zone_revenue": lambda: {"data": datasets.generate("trips", scale="tiny")},
     "11.buyer_features": lambda: {"events": _events(), "users": [int(u) for u in _events()["user_id"].unique()[:8]]},
+    "12.daily_totals": lambda: {"days": [pd.Timestamp("2025-07-01").date(), pd.Timestamp("2025-07-02").date()]},
+    "12.task_states": lambda: {},
+    "13.revenue_as_of": lambda: {"batches": [_trips().iloc[:60], _trips().iloc[60:120]]},
+    "13.snapshot_rows": _iceberg_snapshots,
     "f01.income": lambda: {"dirty": _dirty()},
     "f01.signup_dates": lambda: {"dirty": _dirty()},
     "f02.zscore": lambda: {"data": _customers()},
