@@ -20,7 +20,12 @@ from .config import Config
 
 
 class AirflowError(RuntimeError):
-    """The API refused a call or cannot be reached; the message says which and why."""
+    """The API refused a call or cannot be reached; the message says which and why. `status` is
+    the refusal's HTTP status (None when nothing answered)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class RunFailed(AirflowError):
@@ -58,7 +63,7 @@ class Airflow:
                                "profile with `make up PROFILE=platform`") from None
         if resp.status_code != 201:
             raise AirflowError(f"Airflow refused the login of {self._user!r} (HTTP {resp.status_code}): "
-                               f"{resp.text[:200]}")
+                               f"{resp.text[:200]}", resp.status_code)
         self._token = resp.json()["access_token"]
         return self._token
 
@@ -71,7 +76,8 @@ class Airflow:
         except requests.ConnectionError:
             raise AirflowError(f"Airflow's API server does not answer at {self.base_url}") from None
         if resp.status_code >= 400:
-            raise AirflowError(f"{method} /api/v2{path}: HTTP {resp.status_code}: {resp.text[:500]}")
+            raise AirflowError(f"{method} /api/v2{path}: HTTP {resp.status_code}: {resp.text[:500]}",
+                               resp.status_code)
         return resp.json() if resp.content else {}
 
     # -- DAGs and runs ----------------------------------------------------------------------
@@ -85,7 +91,7 @@ class Airflow:
             try:
                 return self.dag(dag_id)
             except AirflowError as exc:
-                if "HTTP 404" not in str(exc) or time.monotonic() > deadline:
+                if exc.status != 404 or time.monotonic() > deadline:
                     raise
             time.sleep(2.0)
 
@@ -102,7 +108,7 @@ class Airflow:
             return self.call("POST", f"/dags/{dag_id}/dagRuns",
                              json={"logical_date": _iso(day), "conf": conf or {}})["dag_run_id"]
         except AirflowError as exc:
-            if "HTTP 409" in str(exc):
+            if exc.status == 409:
                 raise AirflowError(f"{dag_id} already has a run for {day}: rerun it with clear(dag_id, run_id), "
                                    "or trigger(..., replace=True) to start a new one") from None
             raise

@@ -573,14 +573,6 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @app.command(name="pipeline")
 def pipeline_step(step: str = typer.Argument(..., help="generate, validate, transform, agree or load"),
                   day: str = typer.Option(..., "--day", help="The day to process, YYYY-MM-DD (Airflow's {{ ds }})."),
@@ -611,3 +603,12 @@ def pipeline_step(step: str = typer.Argument(..., help="generate, validate, tran
     except (pipeline.PipelineError, compare.Mismatch) as exc:
         raise _fail(exc) from None
     console.print(f"{step} {when}: {done}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

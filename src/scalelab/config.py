@@ -32,6 +32,18 @@ def address_host(address: str) -> str:
     return address_host_port(address)[0]
 
 
+def write_private(path: Path, text: str) -> Path:
+    """Write a file only its owner may read (mode 600 from its creation, never wider), atomically:
+    a reader sees the old content or the new, never a half-written password."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
+
+
 class ConfigError(ValueError):
     """A configuration value is unusable; the message says which and how to fix it."""
 
@@ -288,13 +300,8 @@ class Config:
         path = self.state_dir / "secrets" / filename
         if path.exists() and path.read_text().strip():
             return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(24)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(token + "\n")
-        os.replace(tmp, path)
+        write_private(path, token + "\n")
         return token
 
     @property

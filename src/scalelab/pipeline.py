@@ -77,10 +77,14 @@ def _write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _read(path: Path, what: str, day: dt.date) -> pd.DataFrame:
+def _require(path: Path, what: str, day: dt.date) -> Path:
     if not path.exists():
         raise PipelineError(f"{what} of {day} is missing ({path}); run the step before it first")
-    return pd.read_parquet(path)
+    return path
+
+
+def _read(path: Path, what: str, day: dt.date) -> pd.DataFrame:
+    return pd.read_parquet(_require(path, what, day))
 
 
 # -- generate ----------------------------------------------------------------------------
@@ -187,8 +191,7 @@ def transform_spark(path: Path) -> pd.DataFrame:
 
 def transform(day: dt.date, engine: str, cfg: Config | None = None) -> Path:
     target = output_path(engine, day, cfg)
-    source = raw_path(day, cfg)
-    _read(source, "the raw trips", day)
+    source = _require(raw_path(day, cfg), "the raw trips", day)   # the engine reads it, not this process
     run = transform_spark if engine == "spark" else transform_duckdb
     return _write_atomically(run(source), target)
 
@@ -220,8 +223,8 @@ def load(day: dt.date, engine: str = "duckdb", cfg: Config | None = None) -> int
     leaves the table as it was, and a reader never sees the day half loaded."""
     import psycopg
 
-    frame = _read(output_path(engine, day, cfg), f"{engine}'s zone_daily", day)
     cfg = cfg or Config.load()
+    frame = _read(output_path(engine, day, cfg), f"{engine}'s zone_daily", day)
     with psycopg.connect(**cfg.postgres_params) as conn, conn.cursor() as cur:
         cur.execute(DDL)
         cur.execute(f"DELETE FROM {TABLE} WHERE day = %s", (day,))

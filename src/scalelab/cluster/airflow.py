@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, write_private
 from .platform import PlatformSetupError
 
 
@@ -31,10 +31,6 @@ class AirflowSetupError(PlatformSetupError):
 
 def venv(cfg: Config) -> Path:
     return Path(cfg.get("AIRFLOW_VENV")) if cfg.get("AIRFLOW_VENV") else cfg.state_dir / "airflow" / "venv"
-
-
-def lock_file(cfg: Config) -> Path:
-    return cfg.root / "docker" / "airflow" / "requirements.lock"
 
 
 def airflow_bin(cfg: Config) -> str:
@@ -116,21 +112,16 @@ def write_passwords(cfg: Config) -> Path:
     """SimpleAuthManager's passwords file ({"user": "password"}), written from the configuration
     at each start so that a changed AIRFLOW_ADMIN_PASSWORD takes effect. Mode 600, in Airflow's home
     (the secrets folder is read-only in a container)."""
-    path = home(cfg) / "passwords.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({cfg.get("AIRFLOW_ADMIN_USER"): cfg.airflow_admin_password}, fh)
-    os.replace(tmp, path)
-    return path
+    return write_private(home(cfg) / "passwords.json",
+                         json.dumps({cfg.get("AIRFLOW_ADMIN_USER"): cfg.airflow_admin_password}))
 
 
 # -- the metadata database --------------------------------------------------------------
-def wait_for_postgres(cfg: Config, timeout: float) -> None:
-    """The roles start alongside PostgreSQL: wait for it (bounded) before touching the database."""
+def wait_for_postgres(cfg: Config) -> None:
+    """The roles start alongside PostgreSQL: wait for it (as long as a service may take to start)."""
     from . import health
 
+    timeout = float(cfg.int("SCALELAB_START_TIMEOUT"))
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -168,12 +159,8 @@ def wait_for_schema(cfg: Config) -> None:
              what="waiting for the metadata schema")
 
 
-def _start_timeout(cfg: Config) -> float:
-    return float(cfg.int("SCALELAB_START_TIMEOUT"))
-
-
 def api_server_argv(cfg: Config) -> list[str]:
-    wait_for_postgres(cfg, _start_timeout(cfg))
+    wait_for_postgres(cfg)
     ensure_database(cfg)
     migrate(cfg)
     return [airflow_bin(cfg), "api-server", "--host", cfg.bind_host, "--port", str(cfg.port("AIRFLOW_PORT")),
@@ -181,13 +168,13 @@ def api_server_argv(cfg: Config) -> list[str]:
 
 
 def scheduler_argv(cfg: Config) -> list[str]:
-    wait_for_postgres(cfg, _start_timeout(cfg))
+    wait_for_postgres(cfg)
     wait_for_schema(cfg)
     return [airflow_bin(cfg), "scheduler", "--skip-serve-logs"]
 
 
 def dag_processor_argv(cfg: Config) -> list[str]:
-    wait_for_postgres(cfg, _start_timeout(cfg))
+    wait_for_postgres(cfg)
     wait_for_schema(cfg)
     return [airflow_bin(cfg), "dag-processor"]
 

@@ -185,12 +185,13 @@ def dashboard(cfg: Config, _: int = 0) -> str:
 def postgres(cfg: Config, _: int = 0) -> str:
     import psycopg
 
-    _require_port(cfg, "POSTGRES_PORT", cfg.postgres_params["host"])
+    params = cfg.postgres_params
+    _require_port(cfg, "POSTGRES_PORT", params["host"])
     try:
-        with psycopg.connect(**cfg.postgres_params, connect_timeout=5) as conn:
+        with psycopg.connect(**params, connect_timeout=5) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
     except psycopg.Error as exc:
-        raise NotHealthy(f"PostgreSQL at {cfg.postgres_params['host']}:{cfg.port('POSTGRES_PORT')}: {exc}".strip()) from None
+        raise NotHealthy(f"PostgreSQL at {params['host']}:{params['port']}: {exc}".strip()) from None
     return f"PostgreSQL {version}, database {cfg.get('POSTGRES_DB')}"
 
 

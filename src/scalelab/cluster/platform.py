@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, write_private
 
 PACKAGES = {"postgres": "postgresql", "redis": "redis-server"}
 
@@ -77,10 +77,7 @@ def ensure_postgres_cluster(cfg: Config) -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     partial.mkdir(mode=0o700)
-    pwfile = partial.parent / f".{partial.name}.pw"
-    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(cfg.postgres_password + "\n")
+    pwfile = write_private(partial.parent / f".{partial.name}.pw", cfg.postgres_password + "\n")
     if run_as:
         pw = pwd.getpwnam("postgres")
         for path in (partial, pwfile):
@@ -136,12 +133,10 @@ def redis_argv(cfg: Config) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "redis.conf"
     # The password goes in a file of mode 600, not on the command line `ps` shows.
-    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join([
-            f"bind {cfg.bind_host}", f"port {cfg.port('REDIS_PORT')}", "protected-mode yes",
-            f"requirepass {cfg.redis_password}", f"dir {folder}", "daemonize no", "logfile \"\"",
-            # A feature store that a lab rebuilds from the stream: snapshots once a minute at most.
-            "save 60 1000", "appendonly no", "maxmemory 256mb", "maxmemory-policy noeviction",
-        ]) + "\n")
+    write_private(conf, "\n".join([
+        f"bind {cfg.bind_host}", f"port {cfg.port('REDIS_PORT')}", "protected-mode yes",
+        f"requirepass {cfg.redis_password}", f"dir {folder}", "daemonize no", "logfile \"\"",
+        # A feature store that a lab rebuilds from the stream: snapshots once a minute at most.
+        "save 60 1000", "appendonly no", "maxmemory 256mb", "maxmemory-policy noeviction",
+    ]) + "\n")
     return [server, str(conf)]
