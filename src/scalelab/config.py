@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -294,15 +295,27 @@ class Config:
 
     # -- secrets --------------------------------------------------------------
     def kept_secret(self, filename: str) -> str:
-        """A token generated once and kept (mode 600) in the state folder."""
+        """A token generated once and kept (mode 600) in the state folder.
+
+        The first process to create it wins: `up` starts every role at once, and PostgreSQL's
+        initdb, Airflow's database URL and the health probe all ask for the same password on a
+        fresh clone. A plain write would let a later process replace the password the cluster
+        was made with. os.link never replaces, so the losers read the winner's file.
+        """
         if filename not in KEPT_SECRETS:
             raise ValueError(f"{filename!r} is not in config.KEPT_SECRETS (scripts/compose.sh makes those)")
         path = self.state_dir / "secrets" / filename
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        token = secrets.token_hex(24)
-        write_private(path, token + "\n")
-        return token
+        if not (path.exists() and path.read_text().strip()):
+            tmp = write_private(path.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.new"),
+                                secrets.token_hex(24) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                if not path.read_text().strip():  # an empty file (a truncated copy): replace it
+                    os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        return path.read_text().strip()
 
     @property
     def jupyter_token(self) -> str:

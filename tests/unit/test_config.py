@@ -1,3 +1,4 @@
+import multiprocessing
 import stat
 
 import pytest
@@ -54,6 +55,30 @@ def test_the_jupyter_token_is_generated_once_and_kept_private(tmp_path):
     assert load(tmp_path).jupyter_token == first
     kept = tmp_path / "state" / "secrets" / "jupyter-token"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def _secret_when_told(root, state, go, out):
+    go.wait()
+    out.put(Config.load(root=root, environ={"SCALELAB_STATE_DIR": state}).kept_secret("postgres-password"))
+
+
+def test_processes_that_ask_for_a_new_secret_at_once_all_get_the_one_that_is_kept(tmp_path):
+    # `up` starts every role at once: PostgreSQL's initdb, Airflow's database URL and the probe
+    # must agree on the password a fresh clone generates (CI once had initdb's lose to a later one).
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        state = tmp_path / f"state{attempt}"
+        go, out = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_secret_when_told, args=(tmp_path, str(state), go, out)) for _ in range(12)]
+        for proc in procs:
+            proc.start()
+        go.set()
+        seen = [out.get(timeout=30) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=30)
+        kept = (state / "secrets" / "postgres-password").read_text().strip()
+        assert set(seen) == {kept}, f"attempt {attempt}: {len(set(seen))} different passwords handed out"
+        assert sorted(p.name for p in (state / "secrets").iterdir()) == ["postgres-password"]
 
 
 def test_a_jupyter_token_from_the_environment_wins(tmp_path):

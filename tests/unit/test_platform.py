@@ -59,6 +59,7 @@ def test_redis_gets_its_password_from_a_private_file_not_the_command_line(cfg):
 def test_postgres_listens_on_the_bind_host_only_and_over_tcp_only(cfg, monkeypatch):
     (cfg.state_dir / "pg").mkdir(parents=True)
     monkeypatch.setattr(platform, "ensure_postgres_cluster", lambda cfg: cfg.state_dir / "pg")
+    monkeypatch.setattr(platform, "sync_postgres_login", lambda cfg, data: False)
     argv = platform.postgres_argv(cfg)
     # Who may connect: loopback only, with a password.
     assert (cfg.state_dir / "pg" / "pg_hba.conf").read_text().splitlines()[1:] == [

@@ -86,16 +86,78 @@ def ensure_postgres_cluster(cfg: Config) -> Path:
     try:
         _run([*run_as, str(bin_dir / "initdb"), "-D", str(partial), "-U", user, f"--pwfile={pwfile}",
               "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"], "initdb")
-        _run([*run_as, str(bin_dir / "postgres"), "--single", "-D", str(partial), "postgres"], "CREATE DATABASE",
-             stdin=f'CREATE DATABASE "{db}" OWNER "{user}";\n')
+        _single_user(partial, f"CREATE DATABASE {_ident(db)} OWNER {_ident(user)};", "CREATE DATABASE")
     finally:
         pwfile.unlink(missing_ok=True)
+    _write_login_stamp(cfg, partial)
     os.replace(partial, data)
     return data
 
 
-def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
-    proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+# The cluster outlives the password it was made with: under /var/lib/scalelab it survives a
+# deleted `.state` or a clone made again at the same path, and .env may change the password or
+# user. The lab's login is a function of the configuration, so each start makes the cluster agree
+# with it (in single-user mode, before the server listens), keeping every table.
+LOGIN_STAMP = "scalelab-login.sha256"
+
+
+def _login_fingerprint(cfg: Config) -> str:
+    parts = (cfg.get("POSTGRES_USER"), cfg.get("POSTGRES_DB"), cfg.postgres_password)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _write_login_stamp(cfg: Config, data: Path) -> None:
+    stamp = data / LOGIN_STAMP
+    stamp.write_text(_login_fingerprint(cfg) + "\n")
+    if os.geteuid() == 0:
+        os.chown(stamp, data.stat().st_uid, data.stat().st_gid)
+
+
+def sync_postgres_login(cfg: Config, data: Path) -> bool:
+    """Give the configured user the configured password (creating the role and the lab database
+    if .env names new ones). Returns whether anything had to be done."""
+    stamp = data / LOGIN_STAMP
+    if stamp.exists() and stamp.read_text().strip() == _login_fingerprint(cfg):
+        return False
+    user, db, password = cfg.get("POSTGRES_USER"), cfg.get("POSTGRES_DB"), cfg.postgres_password
+    if "\n" in password or "\0" in password:
+        raise PlatformSetupError("POSTGRES_PASSWORD must be one line of text")
+    out = _single_user(data, "\n".join([
+        f"DO $sl$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(user)}) "
+        f"THEN CREATE ROLE {_ident(user)}; END IF; END$sl$;",
+        f"ALTER ROLE {_ident(user)} WITH LOGIN SUPERUSER PASSWORD {_literal(password)};",
+        f"SELECT 1 AS found FROM pg_database WHERE datname = {_literal(db)};"]), "ALTER ROLE")
+    if 'found = "1"' not in out:
+        _single_user(data, f"CREATE DATABASE {_ident(db)} OWNER {_ident(user)};", "CREATE DATABASE")
+    _write_login_stamp(cfg, data)
+    return True
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _single_user(data: Path, sql: str, what: str) -> str:
+    """Statements (one per line) in single-user mode, on a stopped cluster. It exits 0 after a
+    failed statement, so an ERROR in its output is the failure."""
+    proc = subprocess.run([*_as_postgres(), str(postgres_bin() / "postgres"), "--single", "-D", str(data),
+                           "postgres"], input=sql + "\n", capture_output=True, text=True)
+    if proc.returncode != 0 or " ERROR: " in proc.stderr or " FATAL: " in proc.stderr:
+        raise PlatformSetupError(f"PostgreSQL's {what} failed (in {data}):\n" + _without_secrets(proc.stderr)[-2000:])
+    return proc.stdout
+
+
+def _without_secrets(text: str) -> str:
+    """The server echoes a failed statement; a password must not reach the log."""
+    return "\n".join(line for line in text.splitlines() if "PASSWORD" not in line.upper())
+
+
+def _run(argv: list[str], what: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         raise PlatformSetupError(f"PostgreSQL's {what} failed:\n" + (proc.stdout + proc.stderr)[-2000:])
 
@@ -115,6 +177,7 @@ def write_hba(cfg: Config, data: Path) -> None:
 
 def postgres_argv(cfg: Config) -> list[str]:
     data = ensure_postgres_cluster(cfg)
+    sync_postgres_login(cfg, data)
     write_hba(cfg, data)
     return [*_as_postgres(), str(postgres_bin() / "postgres"), "-D", str(data),
             "-c", f"listen_addresses={cfg.bind_host}", "-p", str(cfg.port("POSTGRES_PORT")),
