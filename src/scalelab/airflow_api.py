@@ -70,15 +70,23 @@ class Airflow:
     def call(self, method: str, path: str, **kwargs) -> dict:
         if self._token is None:
             self.login()
-        try:
-            resp = self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=30,
-                                         headers={"Authorization": f"Bearer {self._token}"}, **kwargs)
-        except requests.ConnectionError:
-            raise AirflowError(f"Airflow's API server does not answer at {self.base_url}") from None
+        resp = self._request(method, path, **kwargs)
+        if resp.status_code == 401:
+            # 401 is "Token Expired" (24 h by default: a notebook left open overnight): log in
+            # again, once. A token the server did not sign is 403, reported as it is.
+            self.login()
+            resp = self._request(method, path, **kwargs)
         if resp.status_code >= 400:
             raise AirflowError(f"{method} /api/v2{path}: HTTP {resp.status_code}: {resp.text[:500]}",
                                resp.status_code)
         return resp.json() if resp.content else {}
+
+    def _request(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            return self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=30,
+                                         headers={"Authorization": f"Bearer {self._token}"}, **kwargs)
+        except requests.ConnectionError:
+            raise AirflowError(f"Airflow's API server does not answer at {self.base_url}") from None
 
     # -- DAGs and runs ----------------------------------------------------------------------
     def dag(self, dag_id: str) -> dict:

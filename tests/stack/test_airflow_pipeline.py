@@ -2,10 +2,17 @@
 logical dates (a backfill, with a retried task), a rerun that leaves PostgreSQL unchanged, and a bad
 day stopped by validation before anything is loaded. Each run's rows are checked against pandas."""
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+import uuid
 
 import pandas as pd
 import pytest
+import requests
 
 from scalelab import compare, pipeline
 from scalelab.airflow_api import Airflow, AirflowError, RunFailed
@@ -51,6 +58,34 @@ def test_the_dag_is_parsed_without_errors_and_wired_as_designed(af):
 def test_a_wrong_password_is_refused(cfg, af):
     with pytest.raises(AirflowError, match="refused the login"):
         Airflow(cfg, password="not-the-password").login()
+
+
+def _expired_token(cfg) -> str:
+    """A token as the API server signs them (HS512 with the kept JWT secret), expired an hour ago:
+    what a notebook left open past the token's lifetime (24 h) holds."""
+    def part(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    head = part({"alg": "HS512", "kid": "not-used", "typ": "JWT"}) + "." + part({
+        "sub": cfg.get("AIRFLOW_ADMIN_USER"), "role": "admin", "teams": [], "jti": uuid.uuid4().hex,
+        "aud": "apache-airflow", "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600})
+    sig = hmac.new(cfg.kept_secret("airflow-jwt-secret").encode(), head.encode(), hashlib.sha512).digest()
+    return head + "." + base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+
+
+def test_an_expired_token_is_renewed_and_a_forged_one_is_refused(cfg, af):
+    expired = _expired_token(cfg)
+    raw = requests.get(f"{af.base_url}/api/v2/dags/{DAG}", headers={"Authorization": f"Bearer {expired}"}, timeout=15)
+    assert (raw.status_code, raw.json()["detail"]) == (401, "Token Expired")
+    client = Airflow(cfg)
+    client._token = expired
+    assert client.dag(DAG)["dag_id"] == DAG and client._token != expired
+    # A token the server did not sign is refused (403), not papered over by a new login.
+    client._token = expired.rsplit(".", 1)[0] + ".Zm9yZ2Vk"
+    with pytest.raises(AirflowError) as err:
+        client.dag(DAG)
+    assert err.value.status == 403
 
 
 def test_a_backfill_of_two_days_retries_a_flaky_step_and_loads_what_pandas_computes(cfg, af):
