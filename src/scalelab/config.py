@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,15 +33,22 @@ def address_host(address: str) -> str:
     return address_host_port(address)[0]
 
 
-def write_private(path: Path, text: str) -> Path:
+def write_private(path: Path, text: str, replace: bool = True) -> Path:
     """Write a file only its owner may read (mode 600 from its creation, never wider), atomically:
-    a reader sees the old content or the new, never a half-written password."""
+    a reader sees the old content or the new, never a half-written password. With replace=False an
+    existing file is kept and FileExistsError raised: of writers racing to create it, the first wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    # mkstemp: mode 600, and a name of its own for every writer (processes and threads alike).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)      # never replaces
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return path
 
 
@@ -306,15 +313,12 @@ class Config:
             raise ValueError(f"{filename!r} is not in config.KEPT_SECRETS (scripts/compose.sh makes those)")
         path = self.state_dir / "secrets" / filename
         if not (path.exists() and path.read_text().strip()):
-            tmp = write_private(path.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.new"),
-                                secrets.token_hex(24) + "\n")
+            token = secrets.token_hex(24) + "\n"
             try:
-                os.link(tmp, path)
+                write_private(path, token, replace=False)
             except FileExistsError:
                 if not path.read_text().strip():  # an empty file (a truncated copy): replace it
-                    os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+                    write_private(path, token)
         return path.read_text().strip()
 
     @property
