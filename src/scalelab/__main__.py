@@ -1,3 +1,3 @@
-from .cli import main
+from scalelab.cli import main
 
 main()

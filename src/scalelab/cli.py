@@ -16,13 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cluster import local
-from .cluster.health import NotHealthy
-from .cluster.java import JavaError
-from .cluster.kafka import KafkaSetupError
-from .cluster.platform import PlatformSetupError
-from .cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
-from .config import SETTINGS, Config, ConfigError
+from scalelab.cluster import local
+from scalelab.cluster.health import NotHealthy
+from scalelab.cluster.java import JavaError
+from scalelab.cluster.kafka import KafkaSetupError
+from scalelab.cluster.platform import PlatformSetupError
+from scalelab.cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
+from scalelab.config import SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
                   no_args_is_help=True, add_completion=False)
@@ -160,7 +160,7 @@ def logs(service: str = typer.Argument(..., help="A service name, e.g. kafka or 
 @app.command()
 def doctor() -> None:
     """Check Java, Maven, ports, disk, memory, the venv and the Kafka jars; say how to fix each problem."""
-    from . import doctor as doc
+    from scalelab.cluster import doctor as doc
 
     cfg = _config()
     results = doc.run_checks(cfg)
@@ -180,22 +180,22 @@ def setup(tokens: bool = typer.Option(True, "--tokens/--no-tokens",
     """Fetch what the stack needs beyond the venv (Kafka's jars, Spark's Kafka connector, the JDBC
     driver) and make the tokens."""
     cfg = _config()
-    from .cluster import kafka
+    from scalelab.cluster import kafka
 
     try:
         path = kafka.ensure_jars(cfg, quiet=False)
     except KafkaSetupError as exc:
         raise _fail(exc) from None
     console.print(f"Kafka jars: {path}")
-    from . import streaming
-    from .cluster.maven import MavenError
+    from scalelab.apps import streaming
+    from scalelab.cluster.maven import MavenError
 
     try:
         jars = streaming.connector_jars(cfg, quiet=False)
     except MavenError as exc:
         raise _fail(exc) from None
     console.print(f"Spark's Kafka connector: {jars[0].parent} ({len(jars)} jars)")
-    from . import stores
+    from scalelab.apps import stores
 
     try:
         jdbc = stores.jdbc_jars(cfg)
@@ -275,8 +275,8 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, ev
     """Generate a data set (reused when a complete copy with the same parameters exists)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import datasets
-    from .datasets.base import Progress as Hook
+    from scalelab import datasets
+    from scalelab.datasets.base import Progress as Hook
 
     try:
         gen = datasets.generator(name)
@@ -306,7 +306,7 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, ev
 @data_app.command("list")
 def data_list() -> None:
     """List the generated data sets with their tables and sizes."""
-    from . import datasets
+    from scalelab import datasets
 
     table = Table(title="data sets under datasets/")
     for col in ("generator", "name", "tables (rows)", "MB"):
@@ -323,7 +323,7 @@ def data_list() -> None:
 @data_app.command("verify")
 def data_verify() -> None:
     """Check every data set's files against its manifest (sizes and sha256); exit 1 on any problem."""
-    from . import datasets
+    from scalelab import datasets
 
     bad = 0
     for ds in datasets.list_datasets():
@@ -350,8 +350,8 @@ def show_config() -> None:
 @app.command(name="workloads")
 def list_workloads() -> None:
     """List every workload and the engines that run it (and why the others do not)."""
-    from . import workloads
-    from .engines import ENGINES
+    from scalelab import workloads
+    from scalelab.engines import ENGINES
 
     table = Table(title="workloads (yes: runs and is checked against pandas; no: declared, with the reason)")
     table.add_column("workload", no_wrap=True)
@@ -385,8 +385,9 @@ def run_workload(
         check: bool = typer.Option(True, help="Check the answer against the pandas reference."),
 ) -> None:
     """Run one workload on one engine, check the answer, print time, rows and checksum."""
-    from . import compare, datasets, engines, workloads
-    from .connect import StackNotUp
+    from scalelab.workloads import compare
+    from scalelab import datasets, engines, workloads
+    from scalelab.cluster.connect import StackNotUp
 
     if scale and data:
         raise _fail(ValueError("give --scale or --data, not both"), 2)
@@ -439,9 +440,9 @@ def bench_run(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import bench, engines, workloads
-    from .bench import report as bench_report
-    from .datasets.base import SCALES
+    from scalelab import bench, engines, workloads
+    from scalelab.bench import report as bench_report
+    from scalelab.datasets.base import SCALES
 
     cfg = _config()
     try:
@@ -490,7 +491,7 @@ def bench_report_cmd(
         all_runs: bool = typer.Option(False, "--all", help="Every run in results/bench (a scaling study over runs)."),
 ) -> None:
     """Render the Markdown summary and the HTML report of a benchmark run."""
-    from .bench import report as bench_report
+    from scalelab.bench import report as bench_report
 
     cfg = _config()
     try:
@@ -510,7 +511,7 @@ app.add_typer(model_app, name="model")
 def model_train(scale: Optional[str] = typer.Option(None, help="Scale of the tabular data (default: "
                                                     "MODEL_API_TRAIN_SCALE).")) -> None:
     """Train the churn model and persist it with its card (versions, data, held-out scores, sha256)."""
-    from .serving import model
+    from scalelab.ml.serving import model
 
     card = model.train(_config(), scale)
     console.print(f"{card.model_id}: trained on {card.trained_rows:,} rows of {card.dataset}, held-out ROC AUC "
@@ -529,9 +530,9 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
     """Interview questions in the terminal: the question, your turn, the model answer and the numbers behind it."""
     from rich.markdown import Markdown
 
-    from . import interview
-    from .cluster.services import not_healthy
-    from .interview import demos
+    from scalelab.teaching import interview
+    from scalelab.cluster.services import not_healthy
+    from scalelab.teaching.interview import demos
 
     try:
         chosen = [interview.find(number)] if number else interview.questions(topic=topic)
@@ -583,7 +584,8 @@ def pipeline_step(step: str = typer.Argument(..., help="generate, validate, tran
                   dirty: bool = typer.Option(False, help="generate: repeat ids and stray a pickup (validation demo).")
                   ) -> None:
     """One step of the Airflow lab's daily pipeline; each is idempotent (a rerun changes nothing)."""
-    from . import compare, pipeline
+    from scalelab.workloads import compare
+    from scalelab.apps import pipeline
 
     cfg = _config()
     try:

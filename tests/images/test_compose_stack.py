@@ -39,7 +39,7 @@ def test_every_published_port_is_on_loopback(containers, inspect):
 _IN_NETWORK = '''
 import json, os, uuid
 import pandas as pd
-from scalelab import connect
+from scalelab.cluster import connect
 
 out = {"user": os.getuid()}
 path = os.path.join(os.environ["SCALELAB_DATA_DIR"], "compose-check-" + uuid.uuid4().hex[:8] + ".parquet")
@@ -92,7 +92,7 @@ def test_a_notebook_in_jupyterlab_drives_every_engine_in_the_network(in_kernel, 
 
 def test_kafka_tells_host_clients_and_containers_each_their_own_address(in_kernel, cfg):
     """A message produced on the host (127.0.0.1:9092) is read in a container (kafka:19092)."""
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     topic = f"two-listeners-{uuid.uuid4().hex[:8]}"
     producer = connect.kafka_producer()
@@ -107,7 +107,7 @@ def test_a_file_the_host_writes_is_read_by_the_dask_workers_at_the_same_path(cfg
     import dask.dataframe as dd
     import pandas as pd
 
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     require("dask-scheduler")
 
@@ -122,8 +122,9 @@ def test_a_file_the_host_writes_is_read_by_the_dask_workers_at_the_same_path(cfg
 
 _PLATFORM_IN_NETWORK = '''
 import json
-from scalelab import connect, lakehouse, stores
-from scalelab.airflow_api import Airflow
+from scalelab.cluster import connect
+from scalelab.apps import lakehouse, stores
+from scalelab.apps.airflow_api import Airflow
 from deltalake import DeltaTable, write_deltalake
 import pandas as pd
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelab import lab, notebooks
+from scalelab.teaching import lab, notebooks
 from scalelab.config import Config
 
 LABS = notebooks.notebooks()

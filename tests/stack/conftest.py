@@ -20,7 +20,7 @@ def _client_environment(client_environment):
 @pytest.fixture(scope="session")
 def spark(cfg: Config, require):
     require("spark-master", "spark-worker")
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     session = connect.spark("scalelab-tests")
     yield session
@@ -30,7 +30,7 @@ def spark(cfg: Config, require):
 @pytest.fixture(scope="session")
 def dask_client(cfg: Config, require):
     require("dask-scheduler", *[s.name for s in services(cfg) if s.role == "dask-worker"])
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     client = connect.dask()
     yield client
@@ -42,7 +42,7 @@ def ray_cluster(cfg: Config, require):
     require("ray-head")
     import ray
 
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     connect.ray()
     yield ray

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 import requests
 
-from scalelab import compare, pipeline
-from scalelab.airflow_api import Airflow, AirflowError, RunFailed
+from scalelab.workloads import compare
+
+from scalelab.apps import pipeline
+from scalelab.apps.airflow_api import Airflow, AirflowError, RunFailed
 
 pytestmark = [pytest.mark.stack, pytest.mark.platform]
 

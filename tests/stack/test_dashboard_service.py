@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from scalelab import dashboard
+from scalelab.apps import dashboard
 
 pytestmark = [pytest.mark.stack]
 

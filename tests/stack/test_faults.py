@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
-from scalelab import drills, streaming
+from scalelab.teaching import drills
+
+from scalelab.apps import streaming
 from scalelab.config import Config
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults, pytest.mark.local_runtime]
@@ -20,7 +22,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.faults, pytest.mark.local_runtime]
 def _drill(engine: str) -> dict:
     state = Config.load().state_dir
     before = set(state.glob("scalelab-drill-*"))
-    proc = subprocess.run([sys.executable, "-m", "scalelab.drills", engine], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "scalelab.teaching.drills", engine], capture_output=True, text=True,
                           timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("DRILL ")]
     assert proc.returncode == 0 and lines, f"the {engine} drill failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"

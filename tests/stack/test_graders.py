@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalelab import datasets, grading
-from scalelab.exercises import skewed_keys
+from scalelab import datasets
+
+from scalelab.teaching import grading
+from scalelab.teaching.exercises import skewed_keys
 
 pytestmark = [pytest.mark.stack]
 
@@ -34,7 +36,7 @@ def _iceberg_snapshots():
 
     import pyarrow as pa
 
-    from scalelab import lakehouse
+    from scalelab.apps import lakehouse
     from scalelab.config import Config
 
     folder = tempfile.mkdtemp(prefix="grader-iceberg-")
@@ -52,15 +54,15 @@ def _promos():
 
 
 def _model_reference():
-    from scalelab.serving import model
+    from scalelab.ml.serving import model
 
     return model.load()[2]
 
 
 def _shifted():
-    from scalelab.workloads import ml
+    from scalelab.ml import models
 
-    return ml.model_frame(_customers().sample(1_000, random_state=5)).assign(income=lambda d: d["income"] * 3)
+    return models.model_frame(_customers().sample(1_000, random_state=5)).assign(income=lambda d: d["income"] * 3)
 
 
 def _scores():
@@ -69,14 +71,14 @@ def _scores():
 
 
 def _depth_data():
-    from scalelab.workloads import ml
+    from scalelab.ml import models
 
     data = _customers()
-    return {"X": ml.model_frame(data), "y": data["churn"].to_numpy()}
+    return {"X": models.model_frame(data), "y": data["churn"].to_numpy()}
 
 
 def _network():
-    from scalelab import nn
+    from scalelab.ml import nn
 
     X, y = nn.churn_matrix(_customers())
     return {"net": nn.Network.init(X.shape[1], 8, seed=0), "X": X[:64], "y": y[:64]}
@@ -85,7 +87,7 @@ def _network():
 def _fitted_mlp():
     from sklearn.neural_network import MLPClassifier
 
-    from scalelab import nn
+    from scalelab.ml import nn
 
     X, y = nn.churn_matrix(_customers())
     mlp = MLPClassifier(hidden_layer_sizes=(8,), activation="tanh", max_iter=300, random_state=0).fit(X[:8000], y[:8000])
@@ -93,16 +95,16 @@ def _fitted_mlp():
 
 
 def _split():
-    from scalelab.workloads import ml
+    from scalelab.ml import models
 
-    return ml.holdout_split(_customers())
+    return models.holdout_split(_customers())
 
 
 def _search():
-    from scalelab.workloads import ml
+    from scalelab.ml import models
 
     X, _, y, _ = _split()
-    return {"pipe": ml.logistic_pipeline(), "X": X, "y": y}      # its last step is "model": a LogisticRegression
+    return {"pipe": models.logistic_pipeline(), "X": X, "y": y}      # its last step is "model": a LogisticRegression
 
 
 def _ensembles():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from scalelab import interview
-from scalelab.interview import demos
+from scalelab.teaching import interview
+from scalelab.teaching.interview import demos
 
 STACK = [q for q in interview.questions() if demos.NEEDS[q.demo]]
 pytestmark = [pytest.mark.stack]

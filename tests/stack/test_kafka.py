@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from scalelab.streaming import pairs_checksum
+from scalelab.apps.streaming import pairs_checksum
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka]
 
@@ -10,7 +10,7 @@ N = 10_000
 
 
 def test_the_broker_is_listed_by_an_admin_client(kafka_up):
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     admin = connect.kafka_admin()
     try:
@@ -23,7 +23,7 @@ def test_the_broker_is_listed_by_an_admin_client(kafka_up):
 def test_ten_thousand_keyed_messages_come_back_once_each(kafka_up):
     from kafka.admin import NewTopic
 
-    from scalelab import connect
+    from scalelab.cluster import connect
 
     topic = f"test-roundtrip-{uuid.uuid4().hex[:8]}"
     admin = connect.kafka_admin()

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from scalelab import datasets
-from scalelab.serving import load, model
-from scalelab.workloads import ml
+from scalelab.ml.serving import load, model
+from scalelab.ml import models
 
 pytestmark = [pytest.mark.stack]
 
@@ -33,7 +33,7 @@ def test_the_service_serves_the_persisted_model_exactly(api, cfg, customers):
     batch = customers.sample(300, random_state=3)
     got = requests.post(f"{api}/predict", json=load.customers_payload(batch), timeout=30)
     assert got.status_code == 200, got.text
-    np.testing.assert_array_equal(got.json()["p_churn"], fitted.predict_proba(ml.model_frame(batch))[:, 1])
+    np.testing.assert_array_equal(got.json()["p_churn"], fitted.predict_proba(models.model_frame(batch))[:, 1])
 
 
 def test_bad_input_gets_422_with_the_reason(api, customers):

@@ -76,7 +76,8 @@ def _sample() -> pd.DataFrame:
 
 
 def test_copy_and_row_by_row_loads_hold_the_same_rows_nulls_included(pg):
-    from scalelab import compare, stores
+    from scalelab.workloads import compare
+    from scalelab.apps import stores
 
     frame = _sample()
     stores.load_rows(frame, "load_rows_check")
@@ -87,7 +88,7 @@ def test_copy_and_row_by_row_loads_hold_the_same_rows_nulls_included(pg):
 
 
 def test_duckdb_answers_on_the_table_through_arrow(pg):
-    from scalelab import stores
+    from scalelab.apps import stores
 
     stores.load_copy(_sample(), "duckdb_check")
     got = stores.read_duckdb("duckdb_check", "SELECT count(*) AS n, count(x) AS xs, sum(id) AS s FROM t")
@@ -96,7 +97,9 @@ def test_duckdb_answers_on_the_table_through_arrow(pg):
 
 @pytest.mark.kafka
 def test_counters_fed_from_the_stream_equal_the_batch_ones(rds, require, client_environment):
-    from scalelab import compare, datasets, stores, streaming
+    from scalelab.workloads import compare
+    from scalelab import datasets
+    from scalelab.apps import stores, streaming
 
     require("kafka")
     events = pd.read_parquet(datasets.generate("events", scale="tiny").table_path())

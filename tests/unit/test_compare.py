@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from scalelab.compare import Mismatch, Rules, checksum, checksums_match, compare
+from scalelab.workloads.compare import Mismatch, Rules, checksum, checksums_match, compare
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ tests/stack/test_dashboard_service.py sends the same request to the service `mak
 import pandas as pd
 import pytest
 
-from scalelab import dashboard
+from scalelab.apps import dashboard
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-from scalelab import doctor
+from scalelab.cluster import doctor
 from scalelab.config import Config
 
 

@@ -6,7 +6,7 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from scalelab import connect
+from scalelab.cluster import connect
 from scalelab.cli import app
 from scalelab.cluster import local
 from scalelab.config import Config

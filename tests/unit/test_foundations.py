@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from scalelab import foundations
+from scalelab.teaching import foundations
 
 LOCK = """\
 numpy==2.4.6 ; python_full_version < '3.12' \\

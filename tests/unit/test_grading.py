@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalelab import grading
-from scalelab.grading import Exercise
+from scalelab.teaching import grading
+from scalelab.teaching.grading import Exercise
 
 TRUTH = pd.DataFrame({"k": [1, 2, 3], "total": [10.0, 20.0, 30.0]})
 BARS = pd.Series([30, 20, 10], index=pd.Index(["c", "b", "a"], name="letter"))

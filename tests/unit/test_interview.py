@@ -3,8 +3,8 @@
 import pytest
 from typer.testing import CliRunner
 
-from scalelab import interview
-from scalelab.interview import demos
+from scalelab.teaching import interview
+from scalelab.teaching.interview import demos
 from scalelab.cli import app
 
 QUESTIONS = interview.questions()

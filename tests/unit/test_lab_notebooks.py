@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from scalelab import grading, notebooks
+from scalelab.teaching import grading, notebooks
 
 LABS = notebooks.notebooks()
 

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from scalelab import lakehouse
+from scalelab.apps import lakehouse
 from scalelab.config import Config
 
 

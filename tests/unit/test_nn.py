@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
 
-from scalelab import nn
+from scalelab.ml import nn
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scalelab import compare, pipeline
+from scalelab.workloads import compare
+
+from scalelab.apps import pipeline
 from scalelab.cli import app
 from scalelab.config import Config
 

@@ -14,14 +14,14 @@ from typer.testing import CliRunner
 from scalelab import datasets
 from scalelab.cli import app as cli
 from scalelab.config import Config
-from scalelab.serving import drift, load, model
-from scalelab.workloads import ml
+from scalelab.ml.serving import drift, load, model
+from scalelab.ml import models
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")     # starlette's note that its test client moves to httpx2
     from fastapi.testclient import TestClient
 
-from scalelab.serving.app import create_app  # noqa: E402
+from scalelab.ml.serving.app import create_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_predictions_over_http_equal_the_models_own(client, cfg, customers):
     assert got.status_code == 200, got.text
     fitted, card, _ = model.load(cfg)
     assert got.json()["model_id"] == card.model_id
-    np.testing.assert_array_equal(np.array(got.json()["p_churn"]), fitted.predict_proba(ml.model_frame(batch))[:, 1])
+    np.testing.assert_array_equal(np.array(got.json()["p_churn"]), fitted.predict_proba(models.model_frame(batch))[:, 1])
 
 
 @pytest.mark.parametrize("change, field, says", [

@@ -4,7 +4,11 @@ import json
 
 import pandas as pd
 
-from scalelab import compare, datasets, streaming
+from scalelab.workloads import compare
+
+from scalelab import datasets
+
+from scalelab.apps import streaming
 
 
 def test_events_survive_encoding_and_decoding_with_their_nulls(tmp_path):

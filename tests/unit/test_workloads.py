@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from scalelab import engines, workloads
 from scalelab.cli import app
-from scalelab.compare import Mismatch
+from scalelab.workloads.compare import Mismatch
 from scalelab.workloads import runner
 
 

@@ -1,7 +1,7 @@
 """trips_daily: a day of trips -> validated -> zone totals on Spark and on DuckDB -> agreed -> PostgreSQL.
 
 Each task is one `scalelab pipeline STEP --day {{ ds }}` in the lab's own venv (SCALELAB_CLI): the
-logic lives in scalelab.pipeline, tested without Airflow, and this file is only the wiring.
+logic lives in scalelab.apps.pipeline, tested without Airflow, and this file is only the wiring.
 
 The schedule is daily over 2025 and ends there (end_date), so the scheduler never starts a run by
 itself: every run in the lab is one you trigger or backfill. Remove end_date and it runs each night.

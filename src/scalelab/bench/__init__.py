@@ -6,7 +6,7 @@
     bench.report.write(bench.report.load(Path("results/bench"), run_id), Path("results"))
 """
 
-from . import report
-from .harness import FAIRNESS, Plan, default_engines, parse_list, run, select_workloads
+from scalelab.bench import report
+from scalelab.bench.harness import FAIRNESS, Plan, default_engines, parse_list, run, select_workloads
 
 __all__ = ["FAIRNESS", "Plan", "default_engines", "parse_list", "report", "run", "select_workloads"]

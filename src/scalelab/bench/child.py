@@ -49,20 +49,20 @@ def engine_cores(engine) -> int:
 
 
 def make_engine(name: str, cores: int):
-    from .. import engines
+    from scalelab import engines
 
     if name == "duckdb":
-        from ..engines.duckdb import DuckDBEngine
+        from scalelab.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(threads=cores)
     return engines.get(name)
 
 
 def run_one(w, engine, spec: dict, connect_s: float) -> dict:
-    from .. import compare
-    from ..engines import NotSupported
-    from ..workloads import runner
-    from .memory import PeakMemory
+    from scalelab.workloads import compare
+    from scalelab.engines import NotSupported
+    from scalelab.workloads import runner
+    from scalelab.bench.memory import PeakMemory
 
     row = {"workload": w.name, "suite": w.suite, "engine": engine.name, "scale": spec["scale"],
            "started_at": datetime.now(timezone.utc), "connect_s": connect_s}
@@ -104,8 +104,8 @@ def main(spec_path: str) -> int:
     spec = json.loads(open(spec_path).read())
     # Threads are fixed before any engine library is imported (Polars reads this once).
     os.environ["POLARS_MAX_THREADS"] = str(spec["cores"])
-    from .. import workloads
-    from ..workloads import runner
+    from scalelab import workloads
+    from scalelab.workloads import runner
 
     if spec.get("reference_dir"):
         runner.REFERENCE_CACHE = Path(spec["reference_dir"])

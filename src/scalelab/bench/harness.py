@@ -27,10 +27,10 @@ from typing import Callable
 
 import numpy as np
 
-from .. import engines, workloads
-from ..datasets.base import SCALES
-from ..workloads import runner
-from . import schema
+from scalelab import engines, workloads
+from scalelab.datasets.base import SCALES
+from scalelab.workloads import runner
+from scalelab.bench import schema
 
 FAIRNESS = [
     "Every engine materialises the whole result as a pandas DataFrame (no show() or head()).",
@@ -89,7 +89,7 @@ def machine() -> dict:
 
 
 def git_commit() -> str:
-    from ..config import repo_root
+    from scalelab.config import repo_root
 
     try:
         root = repo_root()

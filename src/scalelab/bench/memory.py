@@ -19,8 +19,8 @@ SERVICES = {"spark": ("spark-",), "dask": ("dask-",), "ray": ("ray-",)}
 
 def cluster_sessions(engine: str) -> list[int]:
     """Session ids of the local runtime's services for a cluster engine (none for in-process ones)."""
-    from ..cluster.local import running_sessions
-    from ..config import Config
+    from scalelab.cluster.local import running_sessions
+    from scalelab.config import Config
 
     return running_sessions(Config.load(), SERVICES[engine]) if engine in SERVICES else []
 
@@ -38,7 +38,7 @@ class PeakMemory:
         me = psutil.Process(os.getpid())
         procs = [me, *me.children(recursive=True)]
         if self.sessions:
-            from ..cluster.local import session_processes
+            from scalelab.cluster.local import session_processes
 
             for sid in self.sessions:
                 procs += session_processes(sid)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .harness import FAIRNESS
+from scalelab.bench.harness import FAIRNESS
 
 SINGLE_NODE = ("pandas", "duckdb", "polars")
 CLUSTER = ("dask", "spark", "ray")

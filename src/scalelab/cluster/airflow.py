@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config, write_private
-from .platform import PlatformSetupError
+from scalelab.config import Config, write_private
+from scalelab.cluster.platform import PlatformSetupError
 
 
 class AirflowSetupError(PlatformSetupError):
@@ -119,7 +119,7 @@ def write_passwords(cfg: Config) -> Path:
 # -- the metadata database --------------------------------------------------------------
 def wait_for_postgres(cfg: Config) -> None:
     """The roles start alongside PostgreSQL: wait for it (as long as a service may take to start)."""
-    from . import health
+    from scalelab.cluster import health
 
     timeout = float(cfg.int("SCALELAB_START_TIMEOUT"))
     deadline = time.monotonic() + timeout

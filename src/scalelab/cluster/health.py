@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ..config import Config, address_host, address_host_port
+from scalelab.config import Config, address_host, address_host_port
 
 
 class NotHealthy(RuntimeError):

@@ -7,8 +7,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from ..config import KAFKA_VERSION, Config
-from . import maven
+from scalelab.config import KAFKA_VERSION, Config
+from scalelab.cluster import maven
 
 
 class KafkaSetupError(RuntimeError):

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
-from ..config import Config
-from . import health
-from .java import require_java
-from .services import Service, enable_profiles, forget_profiles, services
+from scalelab.config import Config
+from scalelab.cluster import health
+from scalelab.cluster.java import require_java
+from scalelab.cluster.services import Service, enable_profiles, forget_profiles, services
 
 
 class StackError(RuntimeError):
@@ -239,15 +239,15 @@ def up(cfg: Config, names: list[str] | None = None, on_event=None,
     if profiles:
         enable_profiles(cfg, profiles)
     chosen = [s for s in services(cfg) if names is None or s.name in names]
-    from . import platform
+    from scalelab.cluster import platform
     platform.require_installed([s.role for s in chosen])
     if any(s.role.startswith("airflow-") for s in chosen):
-        from . import airflow
+        from scalelab.cluster import airflow
         airflow.airflow_bin(cfg)
     if any(s.needs_java for s in chosen):
         require_java()
     if any(s.role == "kafka" for s in chosen):
-        from . import kafka
+        from scalelab.cluster import kafka
         kafka.ensure_jars(cfg)
     to_start = [s for s in chosen if not _alive(_record(cfg, s))]
     for svc in to_start:  # check every port before starting anything
@@ -303,7 +303,7 @@ def down(cfg: Config) -> list[str]:
 
 def listeners_left(cfg: Config) -> list[str]:
     """Configured ports still listening after `down` (should be none)."""
-    from ..config import SETTINGS
+    from scalelab.config import SETTINGS
     left = []
     for s in SETTINGS:
         if s.kind == "port" and health.port_open(cfg.client_host, cfg.port(s.name), timeout=0.5):

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..config import Config, write_private
+from scalelab.config import Config, write_private
 
 PACKAGES = {"postgres": "postgresql", "redis": "redis-server"}
 

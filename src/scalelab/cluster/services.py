@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..config import Config
-from . import airflow, health, kafka, platform
-from .java import require_java
+from scalelab.config import Config
+from scalelab.cluster import airflow, health, kafka, platform
+from scalelab.cluster.java import require_java
 
 
 @dataclass(frozen=True)
@@ -176,13 +176,13 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
 
 def _model_api(cfg: Config, _: int) -> Launch:
     # Trains the churn model on first start (MODEL_API_TRAIN_SCALE), then serves the persisted one.
-    return Launch([_bin(cfg, "uvicorn"), "--factory", "scalelab.serving.app:create_app", "--host", cfg.bind_host,
+    return Launch([_bin(cfg, "uvicorn"), "--factory", "scalelab.ml.serving.app:create_app", "--host", cfg.bind_host,
                    "--port", str(cfg.port("MODEL_API_PORT")), "--log-level", "warning", "--no-access-log"],
                   cwd=cfg.root)
 
 
 def _dashboard(cfg: Config, _: int) -> Launch:
-    return Launch([_bin(cfg, "python"), "-m", "scalelab.dashboard"], cwd=cfg.root)
+    return Launch([_bin(cfg, "python"), "-m", "scalelab.apps.dashboard"], cwd=cfg.root)
 
 
 def _postgres(cfg: Config, _: int) -> Launch:

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import psutil
 
-from ..config import Config
-from .base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec, describe_tables,
+from scalelab.config import Config
+from scalelab.datasets.base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec, describe_tables,
                    replace_dir, rows_for_scale, sha256, write_manifest, write_table)
-from .events import Events
-from .groupby import GroupBy
-from .join import Join
-from .tabular import Tabular
-from .trips import Trips
+from scalelab.datasets.events import Events
+from scalelab.datasets.groupby import GroupBy
+from scalelab.datasets.join import Join
+from scalelab.datasets.tabular import Tabular
+from scalelab.datasets.trips import Trips
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events(), Tabular())}
 DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS

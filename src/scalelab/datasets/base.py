@@ -237,7 +237,7 @@ def describe_tables(out_dir: Path, files_by_table: dict[str, list[dict]]) -> dic
 def write_manifest(out_dir: Path, spec: Spec, tables: dict, seconds: float, formats: list[str]) -> dict:
     import pyarrow
 
-    from .. import __version__
+    from scalelab import __version__
 
     manifest = {**spec.key(), "formats": formats, "tables": tables, "seconds": round(seconds, 3),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

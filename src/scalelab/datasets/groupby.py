@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
+from scalelab.datasets.base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
                    pretty_sci)
 
 SORT_KEYS = ("id1", "id2", "id3", "id4", "id5", "id6", "v1", "v2", "v3")
@@ -92,7 +92,7 @@ def sort_table(folder: Path, keys: tuple[str, ...]) -> None:
     """Sort a table's Parquet files with DuckDB, which spills to disk past its memory limit."""
     import duckdb
 
-    from .base import BLOCK_ROWS
+    from scalelab.datasets.base import BLOCK_ROWS
 
     out = folder.with_name(folder.name + ".sorted")
     out.mkdir()

@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import (Generator, Permutation, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
+from scalelab.datasets.base import (Generator, Permutation, Spec, Table, check_min_rows, check_no_extra, check_percent, check_sort,
                    pretty_sci)
-from .groupby import sort_table, with_nas
+from scalelab.datasets.groupby import sort_table, with_nas
 
 MIN_SMALL, MIN_MEDIUM = 10, 100
 TWIN = {"id1": "id4", "id2": "id5", "id3": "id6"}

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-from .base import Engine, EngineError, NotSupported, VersionMismatch
-from .dask import DaskEngine
-from .duckdb import DuckDBEngine
-from .pandas import PandasEngine
-from .polars import PolarsEngine
-from .ray import RayEngine
-from .spark import SparkEngine
+from scalelab.engines.base import Engine, EngineError, NotSupported, VersionMismatch
+from scalelab.engines.dask import DaskEngine
+from scalelab.engines.duckdb import DuckDBEngine
+from scalelab.engines.pandas import PandasEngine
+from scalelab.engines.polars import PolarsEngine
+from scalelab.engines.ray import RayEngine
+from scalelab.engines.spark import SparkEngine
 
 ENGINES: dict[str, type[Engine]] = {e.name: e for e in (PandasEngine, DuckDBEngine, PolarsEngine, DaskEngine,
                                                          SparkEngine, RayEngine)}

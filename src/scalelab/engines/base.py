@@ -97,7 +97,7 @@ def ship_workloads_by_value(cloudpickle) -> None:
     run other code than the client's, or fail to find a function. By value, the
     workers run exactly what the client has.
     """
-    from .. import workloads
+    from scalelab import workloads
 
     cloudpickle.register_pickle_by_value(workloads)
 

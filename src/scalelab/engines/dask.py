@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
 
 # What must match between the client and every scheduler and worker: Python (pickle
 # protocol and bytecode) and the libraries whose objects travel between them.
@@ -25,7 +25,7 @@ class DaskEngine(Engine):
         self.client = None
 
     def _start(self) -> None:
-        from .. import connect
+        from scalelab.cluster import connect
 
         self.client = connect.dask()
         import cloudpickle
@@ -59,7 +59,7 @@ class DaskEngine(Engine):
         scalelab before the package changed would then run, or fail to find, other
         code than the client's; it is caught here instead of as a puzzling error.
         """
-        from .. import workloads
+        from scalelab import workloads
 
         def loaded_code_digest() -> str | None:
             # Defined here so that it travels by value: a stale worker may lack any module-level name.

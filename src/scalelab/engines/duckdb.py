@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import Engine
+from scalelab.engines.base import Engine
 
 
 class DuckDBEngine(Engine):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import Engine
+from scalelab.engines.base import Engine
 
 
 class PandasEngine(Engine):

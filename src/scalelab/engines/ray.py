@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import FIX, Engine, ship_workloads_by_value, VersionMismatch, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, VersionMismatch, python_minor, require_same
 
 
 def _node_versions():
@@ -28,7 +28,7 @@ class RayEngine(Engine):
     lazy = True
 
     def _start(self) -> None:
-        from .. import connect
+        from scalelab.cluster import connect
 
         try:
             connect.ray()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
 
 
 def _executor_versions(_):
@@ -34,7 +34,7 @@ class SparkEngine(Engine):
     def _start(self) -> None:
         import warnings
 
-        from .. import connect
+        from scalelab.cluster import connect
 
         # pyspark 4.3 warns on every toPandas that pandas 3 is "not yet fully supported";
         # every answer is checked against pandas, which is the test that counts here.

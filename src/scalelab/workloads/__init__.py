@@ -11,9 +11,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from . import cleaning, features, groupby, join, ml, timeseries
-from .base import Data, Suite, Workload, WorkloadError
-from .runner import Outcome, load_reference, prepare, run
+from scalelab.workloads import cleaning, features, groupby, join, ml, timeseries
+from scalelab.workloads.base import Data, Suite, Workload, WorkloadError
+from scalelab.workloads.runner import Outcome, load_reference, prepare, run
 
 SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite, features.suite, ml.suite)}
 

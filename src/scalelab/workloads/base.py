@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..compare import Rules
-from ..engines import ENGINES, REFERENCE, Engine, NotSupported
+from scalelab.workloads.compare import Rules
+from scalelab.engines import ENGINES, REFERENCE, Engine, NotSupported
 
 Impl = Callable[[dict[str, Any]], Any]
 

@@ -16,8 +16,8 @@ aliases, formats), so a change to the dirt reaches all of them.
 
 from __future__ import annotations
 
-from ..datasets import tabular
-from .base import Data, Suite, ray_partitions
+from scalelab.datasets import tabular
+from scalelab.workloads.base import Data, Suite, ray_partitions
 
 suite = Suite("cleaning", Data("tabular", {"dirty": 1}), ("dirty",), "data cleaning on the tabular dirty table")
 

@@ -24,8 +24,8 @@ import math
 
 import pandas as pd
 
-from ..datasets import tabular
-from .base import Data, Suite
+from scalelab.datasets import tabular
+from scalelab.workloads.base import Data, Suite
 
 NUMERIC = ("age", "income", "balance", "tenure_months", "num_products")
 ONE_HOT = {"plan": tuple(tabular.PLANS), "channel": tuple(tabular.CHANNELS)}

@@ -9,7 +9,7 @@ x's null-key rows unmatched either way).
 
 from __future__ import annotations
 
-from .base import Data, Suite
+from scalelab.workloads.base import Data, Suite
 
 suite = Suite("join", Data("join", {"nas": 0, "sort": 0}), ("x",), "db-benchmark's join questions on the J1 tables")
 

@@ -11,10 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from .. import compare, datasets, engines
-from ..datasets.base import Dataset, DatasetError
-from ..engines import Engine
-from .base import Workload
+from scalelab.workloads import compare
+
+from scalelab import datasets, engines
+from scalelab.datasets.base import Dataset, DatasetError
+from scalelab.engines import Engine
+from scalelab.workloads.base import Workload
 
 ANSWERS = "answers.json"             # reference checksums stored beside a data set
 REFERENCE_MAX_ROWS = 25_000_000      # above this many input rows, pandas is not asked

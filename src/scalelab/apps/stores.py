@@ -1,7 +1,7 @@
 """SQL and NoSQL stores for the platform labs: PostgreSQL (load, query from every engine,
 indexes) and Redis as an online feature store fed by the Kafka events stream.
 
-    from scalelab import stores
+    from scalelab.apps import stores
     seconds = stores.load_copy(frame, "trips")        # COPY: one stream of rows
     seconds = stores.load_rows(frame, "trips_slow")   # one INSERT per row, to measure against
     stores.read_pandas("SELECT ...")                   # pandas through SQLAlchemy
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cluster import maven
-from .config import Config
+from scalelab.cluster import maven
+from scalelab.config import Config
 
 JDBC_DRIVER_VERSION = "42.7.14"   # keep in step with docker/postgres-jdbc/pom.xml
 
@@ -83,7 +83,7 @@ def table_summary(table: str, key: str, cfg: Config | None = None) -> tuple[int,
 
 # -- querying -------------------------------------------------------------------------
 def read_pandas(sql: str, cfg: Config | None = None) -> pd.DataFrame:
-    from . import connect
+    from scalelab.cluster import connect
 
     engine = connect.postgres(cfg)
     try:
@@ -122,7 +122,7 @@ def jdbc_jars(cfg: Config | None = None) -> list[Path]:
 
 def spark(app_name: str = "scalelab-stores", **conf):
     """A SparkSession with PostgreSQL's JDBC driver on the driver and executors."""
-    from . import connect
+    from scalelab.cluster import connect
 
     return connect.spark(app_name, spark__jars=",".join(str(j) for j in jdbc_jars()), **conf)
 
@@ -179,8 +179,8 @@ def update_features(client, events: pd.DataFrame, prefix: str = "features:user")
 def feed_from_kafka(client, topic: str, group: str, prefix: str = "features:user", expected: int | None = None,
                     idle_s: float = 10.0) -> int:
     """Consume `topic` in batches, update the counters, then commit: the stream feeds the store."""
-    from . import connect
-    from .streaming import decode_events
+    from scalelab.cluster import connect
+    from scalelab.apps.streaming import decode_events
 
     consumer = connect.kafka_consumer(topic, group_id=group, enable_auto_commit=False, consumer_timeout_ms=1000)
     applied, last = 0, time.monotonic()

@@ -1,6 +1,6 @@
 """Auto-checks for the labs' exercises: `check("02.mean_by_id4", answer, data=ds)`.
 
-An exercise is registered once (in `scalelab.exercises`) with the pandas code that
+An exercise is registered once (in `scalelab.teaching.exercises`) with the pandas code that
 computes its right answer on the same data, the engines an answer may come from, and
 what identifies a row. `check` grades the learner's answer against it and says
 precisely what is wrong: not answered yet, computed on the kernel instead of the
@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from . import compare
+from scalelab.workloads import compare
 
 STRICT_ENV = "SCALELAB_GRADING"
 SHOW = 3                       # keys shown per kind of difference
@@ -82,7 +82,7 @@ def register(ex: Exercise) -> Exercise:
 
 
 def get(exercise_id: str) -> Exercise:
-    from . import exercises, foundations  # noqa: F401  (register every exercise on first use)
+    from scalelab.teaching import exercises, foundations  # noqa: F401  (register every exercise on first use)
     try:
         return EXERCISES[exercise_id]
     except KeyError:

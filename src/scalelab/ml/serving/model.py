@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Config
+from scalelab.config import Config
 
 REFERENCE_ROWS = 5_000          # training inputs kept for the drift monitor
 
@@ -60,14 +60,14 @@ def train(cfg: Config | None = None, scale: str | None = None) -> Card:
     import joblib
     from sklearn.metrics import accuracy_score, roc_auc_score
 
-    from .. import datasets
-    from ..workloads import ml
+    from scalelab import datasets
+    from scalelab.ml import models
 
     cfg = cfg or Config.load()
     ds = datasets.generate("tabular", scale=scale or cfg.get("MODEL_API_TRAIN_SCALE"))
     data = pd.read_parquet(ds.table_path("data"))
-    X_train, X_test, y_train, y_test = ml.holdout_split(data)
-    model = ml.logistic_pipeline().fit(X_train, y_train)
+    X_train, X_test, y_train, y_test = models.holdout_split(data)
+    model = models.logistic_pipeline().fit(X_train, y_train)
     p = model.predict_proba(X_test)[:, 1]
     model_file, card_file, reference_file = paths(cfg)
     model_file.parent.mkdir(parents=True, exist_ok=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-from .config import Config
-from .grading import STRICT_ENV
-from .lab import SCALE_ENV
+from scalelab.config import Config
+from scalelab.teaching.grading import STRICT_ENV
+from scalelab.teaching.lab import SCALE_ENV
 
 CELL_TIMEOUT_S = 300
 

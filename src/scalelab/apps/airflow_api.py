@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from .config import Config
+from scalelab.config import Config
 
 
 class AirflowError(RuntimeError):

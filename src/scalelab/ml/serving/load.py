@@ -29,16 +29,16 @@ class LoadResult:
 
 def customers_payload(frame: pd.DataFrame) -> dict:
     """Rows of the tabular data (or model_frame) as the JSON /predict takes: None for missing values."""
-    from ..workloads import ml
+    from scalelab.ml import models
 
-    cols = [*ml.NUMERIC, *ml.CATEGORICAL]
+    cols = [*models.NUMERIC, *models.CATEGORICAL]
     rows = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict(orient="records")
     for row in rows:
         for c in ("age", "tenure_months", "num_products"):
             if row[c] is not None:
                 row[c] = int(row[c])
-        for c in ml.CATEGORICAL:
-            if row[c] == ml.MISSING:
+        for c in models.CATEGORICAL:
+            if row[c] == models.MISSING:
                 row[c] = None
     return {"customers": rows}
 

@@ -1,6 +1,6 @@
 """Fault drills: an extra worker joins the stack, takes work, and is killed (SIGKILL) mid-job.
 
-    from scalelab import drills
+    from scalelab.teaching import drills
     with drills.DaskWorker() as doomed:                # joins the stack's scheduler
         report = drills.dask_job(client, doomed, tasks=40)
     report.result == report.expected, report.killed_at
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import psutil
 
-from .cluster import health
-from .cluster.services import by_role, _spark_env, _spark_home
-from .config import Config
+from scalelab.cluster import health
+from scalelab.cluster.services import by_role, _spark_env, _spark_home
+from scalelab.config import Config
 
 
 class DrillError(RuntimeError):
@@ -308,8 +308,8 @@ class KafkaReport:
 
 def restart_broker(cfg: Config | None = None) -> float:
     """Stop the stack's broker (SIGTERM: a controlled shutdown) and start it again; seconds until healthy."""
-    from .cluster import local
-    from .cluster.services import by_name
+    from scalelab.cluster import local
+    from scalelab.cluster.services import by_name
 
     cfg = cfg or Config.load()
     svc = by_name(cfg, "kafka")
@@ -322,7 +322,7 @@ def restart_broker(cfg: Config | None = None) -> float:
 
 def kafka_job(topic: str, messages: int = 100_000, restart_after: float = 0.2, cfg: Config | None = None) -> KafkaReport:
     """Produce `messages` keyed messages (acks=all, idempotent) and restart the broker part-way."""
-    from . import streaming
+    from scalelab.apps import streaming
 
     restart: dict[str, float] = {}
     threads: list[threading.Thread] = []
@@ -350,7 +350,7 @@ def kafka_job(topic: str, messages: int = 100_000, restart_after: float = 0.2, c
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m scalelab.drills dask|spark|ray`: run one drill in a fresh process, print its report as JSON.
+    """`python -m scalelab.teaching.drills dask|spark|ray`: run one drill in a fresh process, print its report as JSON.
 
     A fresh process, because a Spark drill needs an application whose executors are placed after
     the extra worker joined (a process that already has a session would reuse it).
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     from dataclasses import asdict
 
-    from . import connect
+    from scalelab.cluster import connect
 
     which = (argv if argv is not None else sys.argv[1:])[0]
     if which == "dask":

@@ -1,6 +1,6 @@
 """The `events` data set as a Kafka stream: produce it, read it back, aggregate it with Spark.
 
-    from scalelab import streaming
+    from scalelab.apps import streaming
     topic = streaming.new_topic("events-lab")
     streaming.produce(topic, events_frame)              # acks=all, idempotent producer
     back = streaming.read_topic(topic)                  # every message, with partition and offset
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cluster import maven
-from .config import Config
+from scalelab.cluster import maven
+from scalelab.config import Config
 
 SPARK_KAFKA_CONNECTOR_VERSION = "4.2.0"
 # What the connector adds to pyspark's own classpath.
@@ -58,7 +58,7 @@ def connector_jars(cfg: Config | None = None, quiet: bool = True) -> list[Path]:
 
 def spark(app_name: str = "scalelab-streaming", **conf):
     """A SparkSession on the stack's cluster with the Kafka connector on driver and executors."""
-    from . import connect
+    from scalelab.cluster import connect
 
     jars = ",".join(str(j) for j in connector_jars())
     conf.setdefault("spark__sql__session__timeZone", "UTC")
@@ -80,7 +80,7 @@ def new_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str:
     from kafka.admin import NewTopic
     from kafka.errors import UnknownTopicOrPartitionError
 
-    from . import connect
+    from scalelab.cluster import connect
 
     admin = connect.kafka_admin()
     try:
@@ -153,7 +153,7 @@ def produce(topic: str, events: pd.DataFrame, idempotent: bool = True, **produce
 
 
 def produce_messages(topic: str, messages, idempotent: bool = True, **producer_conf) -> Produced:
-    from . import connect
+    from scalelab.cluster import connect
 
     producer_conf.setdefault("linger_ms", 20)
     # Bigger batches than the 16 KiB default: fewer requests per message (measured here with 50,000
@@ -193,7 +193,7 @@ def read_topic(topic: str, timeout_s: float = 60.0) -> pd.DataFrame:
     """Every message now in `topic`: partition, offset, key, value (bytes), read to the end offsets."""
     from kafka import TopicPartition
 
-    from . import connect
+    from scalelab.cluster import connect
 
     consumer = connect.kafka_consumer(enable_auto_commit=False, consumer_timeout_ms=1000)
     try:

@@ -4,7 +4,7 @@ Addresses come from the same variables `make up` exports into JupyterLab's kerne
 (SPARK_MASTER_URL, DASK_SCHEDULER_ADDRESS, RAY_ADDRESS, KAFKA_BOOTSTRAP_SERVERS), so
 pointing them at an external cluster moves a notebook there unchanged.
 
-    from scalelab import connect
+    from scalelab.cluster import connect
     spark = connect.spark()          # SparkSession on the standalone cluster
     client = connect.dask()          # distributed.Client on the scheduler
     connect.ray()                    # ray.init on the head
@@ -19,8 +19,8 @@ import os
 import sys
 from typing import Any
 
-from .cluster.health import port_open
-from .config import Config, address_host_port
+from scalelab.cluster.health import port_open
+from scalelab.config import Config, address_host_port
 
 
 class StackNotUp(ConnectionError):

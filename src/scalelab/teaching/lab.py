@@ -1,6 +1,6 @@
 """What a lab notebook needs besides the engines: its scale, its data, the stack's state, timings.
 
-    from scalelab import lab
+    from scalelab.teaching import lab
     SCALE = lab.scale()                    # "small" unless SCALELAB_LAB_SCALE says otherwise
     groupby = lab.dataset("groupby")       # made on first use, reused after
     lab.tour()                             # every service, its URL and its health
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import datasets
-from .config import Config
-from .datasets.base import SCALES, Dataset, DatasetError
+from scalelab import datasets
+from scalelab.config import Config
+from scalelab.datasets.base import SCALES, Dataset, DatasetError
 
 SCALE_ENV = "SCALELAB_LAB_SCALE"
 DEFAULT_SCALE = "small"
@@ -40,7 +40,7 @@ def dataset(generator: str, at: str | None = None, **params) -> Dataset:
 
 def tour(cfg: Config | None = None) -> pd.DataFrame:
     """Every service of the stack: what it is, where its UI is, and whether it answers its health probe."""
-    from .cluster import local
+    from scalelab.cluster import local
 
     cfg = cfg or Config.load()
     rows = []
@@ -86,6 +86,6 @@ class Stopwatch:
 
 def spark_master() -> dict:
     """The Spark master's status (its /json page): workers, cores, memory, running applications."""
-    from .cluster import health
+    from scalelab.cluster import health
 
     return health.spark_master_state(Config.load())

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import Claim, Demo
+from scalelab.teaching.interview import Claim, Demo
 
 DEMOS: dict[str, Callable[[str], Demo]] = {}
 NEEDS: dict[str, tuple[str, ...]] = {}      # the stack's services a demonstration talks to
@@ -26,16 +26,16 @@ def demo(fn: Callable[[str], Demo] | None = None, *, needs: tuple[str, ...] = ()
 
 
 def _customers(scale: str) -> pd.DataFrame:
-    from .. import datasets
+    from scalelab import datasets
 
     return pd.read_parquet(datasets.generate("tabular", scale=scale).table_path("data"))
 
 
 def _split(scale: str):
     """The ML workloads' split: every fifth customer held out; features as the model takes them."""
-    from ..workloads import ml
+    from scalelab.ml import models
 
-    return ml.holdout_split(_customers(scale))
+    return models.holdout_split(_customers(scale))
 
 
 def _auc(model, X, y) -> float:
@@ -46,7 +46,7 @@ def _auc(model, X, y) -> float:
 
 @demo
 def arrays_vs_lists(scale: str) -> Demo:
-    from .. import foundations
+    from scalelab.teaching import foundations
 
     table = foundations.list_vs_array(100_000).set_index("container")
     per_value = table["bytes_per_value"]
@@ -59,7 +59,7 @@ def arrays_vs_lists(scale: str) -> Demo:
 
 @demo
 def missing_data(scale: str) -> Demo:
-    from .. import foundations
+    from scalelab.teaching import foundations
 
     data = _customers(scale)
     income = data["income"].dropna().reset_index(drop=True)
@@ -130,13 +130,13 @@ def evaluating_a_classifier(scale: str) -> Demo:
     from sklearn.dummy import DummyClassifier
     from sklearn.metrics import accuracy_score
 
-    from .. import datasets
-    from ..datasets import tabular
-    from ..workloads import ml
+    from scalelab import datasets
+    from scalelab.datasets import tabular
+    from scalelab.ml import models
 
     X_train, X_test, y_train, y_test = _split(scale)
     baseline = DummyClassifier(strategy="most_frequent").fit(X_train, y_train)
-    model = ml.logistic_pipeline().fit(X_train, y_train)
+    model = models.logistic_pipeline().fit(X_train, y_train)
     bayes = tabular.bayes_accuracy(datasets.generate("tabular", scale=scale))
     acc_base, acc_model = accuracy_score(y_test, baseline.predict(X_test)), accuracy_score(y_test, model.predict(X_test))
     return Demo({"positives": f"{y_test.mean():.1%}", "accuracy, always 'no churn'": round(acc_base, 3),
@@ -153,7 +153,7 @@ def evaluating_a_classifier(scale: str) -> Demo:
 def forest_vs_boosting(scale: str) -> Demo:
     import time
 
-    from ..foundations import tree_models
+    from scalelab.teaching.foundations import tree_models
 
     X_train, X_test, y_train, y_test = _split(scale)
     results = {}
@@ -213,7 +213,7 @@ def regularisation(scale: str) -> Demo:
 
 @demo
 def skew_and_salting(scale: str) -> Demo:
-    from ..exercises import skewed_keys
+    from scalelab.teaching.exercises import skewed_keys
 
     frame = skewed_keys(20_000)
     partitions = 8
@@ -234,7 +234,7 @@ def skew_and_salting(scale: str) -> Demo:
 def how_a_network_learns(scale: str) -> Demo:
     from sklearn.metrics import roc_auc_score
 
-    from .. import nn
+    from scalelab.ml import nn
 
     X, y = nn.churn_matrix(_customers(scale))
     net = nn.Network.init(X.shape[1], 8, seed=0)
@@ -255,16 +255,16 @@ def deploying_a_model(scale: str) -> Demo:
     import json
     import tempfile
 
-    from ..config import Config
-    from ..serving import model
-    from ..workloads import ml
+    from scalelab.config import Config
+    from scalelab.ml.serving import model
+    from scalelab.ml import models
 
     with tempfile.TemporaryDirectory(prefix="scalelab-quiz-") as state:
         cfg = Config.load(environ={"SCALELAB_STATE_DIR": state, "MODEL_API_TRAIN_SCALE": scale})
         card = model.train(cfg)
         loaded, _, _ = model.load(cfg)
         X_train, X_test, y_train, _ = _split(scale)
-        afresh = ml.logistic_pipeline().fit(X_train, y_train)
+        afresh = models.logistic_pipeline().fit(X_train, y_train)
         rows = X_test.head(500)
         same = bool((loaded.predict_proba(rows) == afresh.predict_proba(rows)).all())
         _, card_file, _ = model.paths(cfg)
@@ -282,7 +282,7 @@ def deploying_a_model(scale: str) -> Demo:
 
 @demo
 def shuffles(scale: str) -> Demo:
-    from .. import datasets
+    from scalelab import datasets
 
     x = pd.read_parquet(datasets.generate("groupby", scale=scale).table_path(), columns=["id1", "v1"])
     partitions = 8
@@ -304,9 +304,9 @@ def shuffles(scale: str) -> Demo:
 
 @demo(needs=("dask-scheduler", "dask-worker-1", "dask-worker-2"))
 def engines_compared(scale: str) -> Demo:
-    from .. import workloads
-    from ..engines import ENGINES
-    from ..workloads import runner
+    from scalelab import workloads
+    from scalelab.engines import ENGINES
+    from scalelab.workloads import runner
 
     q = workloads.get("groupby.q1")
     outcomes = {e: runner.run(q, e, scale=scale) for e in ("pandas", "duckdb", "dask")}
@@ -325,7 +325,9 @@ def engines_compared(scale: str) -> Demo:
 def kafka_delivery(scale: str) -> Demo:
     import time
 
-    from .. import connect, streaming
+    from scalelab.cluster import connect
+
+    from scalelab.apps import streaming
 
     topic = streaming.new_topic(f"quiz-delivery-{time.time_ns()}", partitions=1)
     produced = streaming.produce_messages(topic, ((b"k", f"m-{i}".encode()) for i in range(2_000)))

@@ -98,9 +98,9 @@ FEATURES = ("age", "log_income", "balance", "tenure_months", "num_products")
 def churn_matrix(data: "pd.DataFrame") -> tuple[np.ndarray, np.ndarray]:
     """The tabular customers as a network takes them: numeric features, log income, medians for missing
     values, each standardised (mean 0, sd 1: gradient descent needs features on one scale); the label."""
-    from .workloads import ml
+    from scalelab.ml import models
 
-    f = ml.model_frame(data)
+    f = models.model_frame(data)
     f = f.assign(log_income=np.log(f["income"]))[list(FEATURES)]
     f = f.fillna(f.median())
     X = ((f - f.mean()) / f.std(ddof=0)).to_numpy()
@@ -141,7 +141,7 @@ def tune(X: np.ndarray, y: np.ndarray, hidden: list[int], lrs: list[float], epoc
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
-    from .workloads.ml import ray_grid
+    from scalelab.ml.models import ray_grid
 
     def trial(config, X, y, splits):
         from sklearn.metrics import roc_auc_score

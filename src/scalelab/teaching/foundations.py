@@ -19,8 +19,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .compare import Rules
-from .grading import Exercise, register
+from scalelab.workloads.compare import Rules
+from scalelab.teaching.grading import Exercise, register
 
 MIB = 2**20
 
@@ -111,7 +111,7 @@ def _installed(package: str) -> str | None:
 
 # -- exercises of 01_python_for_data_science -------------------------------------------------------
 def _normalised(dirty: pd.DataFrame) -> pd.DataFrame:
-    from .datasets import tabular
+    from scalelab.datasets import tabular
 
     return tabular.normalise(dirty)
 
@@ -185,13 +185,13 @@ register(Exercise(
 
 # -- exercises of 04_visualisation -----------------------------------------------------------------
 def _boroughs(trips: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
-    from . import dashboard
+    from scalelab.apps import dashboard
 
     return dashboard.select(trips, zones, dashboard.ALL)["borough"].value_counts().rename_axis("borough")
 
 
 def _busiest_hour(trips: pd.DataFrame) -> dict:
-    from .dashboard import DAYS
+    from scalelab.apps.dashboard import DAYS
 
     day, hour = trips.groupby([trips["pickup_at"].dt.day_of_week, trips["pickup_at"].dt.hour]).size().idxmax()
     return {"day": DAYS[day], "hour": int(hour)}
@@ -243,12 +243,12 @@ def tree_models() -> dict:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from .workloads import ml
+    from scalelab.ml import models
 
     def prepare():      # trees need no scaling, and take missing numbers as they are
-        return ColumnTransformer([("numeric", "passthrough", list(ml.NUMERIC)),
+        return ColumnTransformer([("numeric", "passthrough", list(models.NUMERIC)),
                                   ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                                   list(ml.CATEGORICAL))])
+                                   list(models.CATEGORICAL))])
     return {"random forest": Pipeline([("prepare", prepare()), ("model", RandomForestClassifier(
                 n_estimators=200, min_samples_leaf=5, random_state=0, n_jobs=2))]),
             "gradient boosting": Pipeline([("prepare", prepare()),
@@ -289,7 +289,7 @@ def _output_gradient(net, X, y) -> float:
 def _most_important(model, X, y) -> str:
     from sklearn.inspection import permutation_importance
 
-    from .nn import FEATURES
+    from scalelab.ml.nn import FEATURES
 
     imp = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=5, random_state=0)
     return FEATURES[int(imp.importances_mean.argmax())]
@@ -307,15 +307,15 @@ register(Exercise(
 
 # -- exercises of 08_model_deployment --------------------------------------------------------------
 def _scored(batch: pd.DataFrame) -> pd.DataFrame:
-    from .serving import model
-    from .workloads import ml
+    from scalelab.ml.serving import model
+    from scalelab.ml import models
 
     fitted, _, _ = model.load()
-    return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(ml.model_frame(batch))[:, 1]})
+    return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(models.model_frame(batch))[:, 1]})
 
 
 def _drifted(reference: pd.DataFrame, shifted: pd.DataFrame) -> list[str]:
-    from .serving import drift
+    from scalelab.ml.serving import drift
 
     report = drift.report(reference, shifted)
     return sorted(report.loc[report["drifted"], "feature"])

@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import Config
+from scalelab.config import Config
 
 SPARK_CONNECTOR_NOTE = ("Spark 4.3 has no Delta or Iceberg connector on Maven Central yet (delta-spark_4.2 4.4.0 "
                         "fails on it with NoSuchMethodError; iceberg-spark-runtime stops at Spark 4.2): Spark scans "

@@ -9,7 +9,7 @@ A question file is plain markdown, readable on its own:
     ## Model answer
     ...
 
-Its demonstration (a function in `scalelab.interview.demos`) runs on this lab's data and
+Its demonstration (a function in `scalelab.teaching.interview.demos`) runs on this lab's data and
 returns the numbers behind the answer and the claims they settle. Claims are things
 that are true on any machine (memory, correctness, which model is better on this data);
 timings are shown as numbers and never asserted. `scalelab quiz` serves the questions.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from scalelab.config import Config
 
 
 class QuestionError(ValueError):
@@ -54,7 +54,7 @@ class Question:
     path: Path
 
     def run_demo(self, scale: str = "tiny") -> Demo:
-        from . import demos
+        from scalelab.teaching.interview import demos
 
         return demos.DEMOS[self.demo](scale)
 
@@ -78,7 +78,7 @@ def parse(path: Path) -> Question:
     if "## Model answer" not in text:
         raise QuestionError(f"{path.name}: no '## Model answer' section")
     answer = text.split("## Model answer", 1)[1].strip()
-    from .demos import DEMOS
+    from scalelab.teaching.interview.demos import DEMOS
 
     if fields["demo"] not in DEMOS:
         raise QuestionError(f"{path.name}: demo {fields['demo']!r} is not one of {sorted(DEMOS)}")

@@ -21,10 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Config
-from ..datasets import tabular
-from ..workloads import ml
-from . import drift, model
+from scalelab.config import Config
+from scalelab.datasets import tabular
+from scalelab.ml import models
+from scalelab.ml.serving import drift, model
 
 LIVE_ROWS = 10_000                 # inputs kept for the drift monitor (the most recent)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -107,7 +107,7 @@ def create_app(cfg: Config | None = None) -> FastAPI:
         return response
 
     def live_frame() -> pd.DataFrame:
-        return ml.model_frame(pd.DataFrame(list(state["live"]), columns=[*ml.NUMERIC, *ml.CATEGORICAL]))
+        return models.model_frame(pd.DataFrame(list(state["live"]), columns=[*models.NUMERIC, *models.CATEGORICAL]))
 
     @app.post("/predict", response_model=Prediction)
     def predict(batch: Batch) -> Prediction:

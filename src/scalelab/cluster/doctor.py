@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import psutil
 
-from .cluster import kafka, local
-from .cluster.java import MIN_JAVA, JavaError, require_java
-from .cluster.services import services
-from .config import Config
+from scalelab.cluster import kafka, local
+from scalelab.cluster.java import MIN_JAVA, JavaError, require_java
+from scalelab.cluster.services import services
+from scalelab.config import Config
 
 MIN_FREE_DISK = 5 * 2**30     # jars, logs, Spark scratch and the small data sets
 MIN_AVAILABLE_MEMORY = 4 * 2**30  # the idle stack takes about 2 GiB PSS; work needs the rest

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import compare
-from .config import Config
+from scalelab.workloads import compare
+from scalelab.config import Config
 
 TABLE = "zone_daily"
 ENGINES = ("spark", "duckdb")
@@ -178,7 +178,7 @@ def transform_duckdb(path: Path) -> pd.DataFrame:
 
 
 def transform_spark(path: Path) -> pd.DataFrame:
-    from . import connect
+    from scalelab.cluster import connect
 
     session = connect.spark("scalelab-pipeline")
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .compare import Rules
-from .config import Config
-from .grading import Exercise, register
+from scalelab.workloads.compare import Rules
+from scalelab.config import Config
+from scalelab.teaching.grading import Exercise, register
 
 LOOSE = Rules(rtol=1e-6)          # sums of floats in another order
 
@@ -23,7 +23,7 @@ def _read(ds, table: str | None = None) -> pd.DataFrame:
 
 # -- 01: the tour ------------------------------------------------------------------
 def _cluster_size() -> dict:
-    from .cluster import health
+    from scalelab.cluster import health
 
     cfg = Config.load()
     workers = health._dask_workers(cfg)
@@ -156,7 +156,7 @@ register(Exercise(
 
 # -- 07: scikit-learn at scale -----------------------------------------------------
 def _best_params(data) -> dict:
-    from .workloads import get, runner
+    from scalelab.workloads import get, runner
 
     table = runner.load_reference(get("ml.gridsearch"), data)
     best = table.sort_values(["rank_test_score", "max_depth", "min_samples_leaf"]).iloc[0]
@@ -256,7 +256,7 @@ register(Exercise(
 
 # -- 12: pipelines with Airflow ------------------------------------------------------
 def _daily_totals(days) -> pd.DataFrame:
-    from . import pipeline
+    from scalelab.apps import pipeline
 
     rows = []
     for day in days:

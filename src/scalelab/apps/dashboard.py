@@ -15,14 +15,14 @@ import pandas as pd
 if TYPE_CHECKING:
     import numpy as np
 
-from .config import Config
+from scalelab.config import Config
 
 ALL = "all boroughs"
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def load(cfg: Config | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from . import datasets
+    from scalelab import datasets
 
     cfg = cfg or Config.load()
     ds = datasets.generate("trips", scale=cfg.get("DASHBOARD_SCALE"))
