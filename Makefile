@@ -20,8 +20,20 @@ BENCH_SUITE := groupby
 .PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit \
         test-compose images platform-packages airflow-venv clean
 
+# The targets used every day, shown first by `make help` in this order; the rest follow as written.
+DAILY := up down status logs test bench
+
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -v daily="$(DAILY)" 'BEGIN {FS = ":.*## "; n = split(daily, d, " "); for (i = 1; i <= n; i++) at[d[i]] = i} \
+	  /^[a-zA-Z_-]+:.*## / {line = sprintf("  \033[36m%-14s\033[0m %s\n", $$1, $$2); \
+	    if ($$1 in at) first[at[$$1]] = line; else rest = rest line} \
+	  END {print "Every day:"; for (i = 1; i <= n; i++) printf "%s", first[i]; \
+	    print "\nOne engine (its pytest mark; the engines come from scalelab.engines):"; \
+	    printf "  \033[36m%-14s\033[0m %s\n", "test/ENGINE", "Run that engine'"'"'s workload and stack tests on the stack: make test/spark"; \
+	    printf "  %-14s %s\n", "", "ENGINE: " engines; \
+	    print "\nThe rest:"; printf "%s", rest}' \
+	  engines="$$($(VENV)/bin/python -c 'from scalelab import engines; print(*engines.ENGINES)' 2>/dev/null \
+	            || echo '(make setup first; scalelab.engines.ENGINES lists them)')" $(MAKEFILE_LIST)
 
 $(BOOTSTRAP)/bin/uv:
 	@echo "uv not found: installing uv $(UV_VERSION) into $(BOOTSTRAP)"
@@ -129,6 +141,14 @@ test-unit: $(STAMP) ## Run the tests that need no running stack
 
 test: setup browser platform-packages ## Start the stack, run the whole suite (labs included), stop what it started
 	@bash scripts/test.sh
+
+# make test/spark: the tests carrying that engine's mark in the workload matrix and the stack tests.
+# The engine and its mark are asked of the engine registry, so a new engine gets its target for free.
+test/%: setup platform-packages
+	@mark=$$($(VENV)/bin/python -c 'import sys; from scalelab import engines as e; n = sys.argv[1]; \
+	  print(e.ENGINES[n].mark()) if n in e.ENGINES else sys.exit(f"unknown engine {n!r}: make test/ENGINE takes one of {list(e.ENGINES)}")' \
+	  "$*") || exit 2; \
+	TEST_PATHS="tests/workloads tests/stack" bash scripts/test.sh -m "$$mark"
 
 images: ## Build the image (docker/python) with Docker: make images (Podman: make test-compose builds it)
 	docker compose -f compose.yaml --profile all build

@@ -20,7 +20,8 @@ else
 fi
 
 echo "== test suite"
-$PYTEST tests/unit tests/stack tests/workloads tests/labs --durations=25 "$@"
+# TEST_PATHS narrows the run (make test/ENGINE: the workload and stack tests, with -m ENGINE).
+$PYTEST ${TEST_PATHS:-tests/unit tests/stack tests/workloads tests/labs} --durations=25 "$@"
 rc=$?
 
 if [ "$started" = 1 ]; then

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from scalelab import engines
 from scalelab.cluster.services import not_healthy
 from scalelab.config import Config
 
@@ -82,3 +83,10 @@ def in_kernel(cfg: Config, require):
         return "".join(out)
 
     return run
+
+
+def pytest_configure(config):
+    # Each engine owns its pytest mark (`pytest -m spark`, `make test/spark`): registered from the
+    # engine classes, so a new engine's tests are selectable without editing pyproject.toml.
+    for cls in engines.ENGINES.values():
+        config.addinivalue_line("markers", f"{cls.mark()}: runs on {cls.description}")

@@ -347,11 +347,46 @@ def show_config() -> None:
     console.print(table)
 
 
+def _print_where(w) -> None:
+    from scalelab.engines import REFERENCE
+
+    console.print(f"[bold]{w.name}[/bold]: {w.question}")
+    console.print(f"  defined at   {w.defined_at}   (data: {w.data.generator} {w.data.params or ''}, "
+                  f"tables: {', '.join(w.tables) or 'none'})")
+    if w.sql:
+        console.print(f"  shared SQL   {' '.join(w.sql.split())}")
+    rules = w.rules
+    console.print(f"  rules        rtol={rules.rtol:g} atol={rules.atol:g} ordered={rules.ordered}"
+                  + (f": {rules.note}" if rules.note else ""))
+    where = w.where()
+    console.print(f"  reference    {REFERENCE}: {where[REFERENCE]}")
+    for engine, place in where.items():
+        if engine != REFERENCE:
+            console.print(f"  {engine:<12} {place}")
+    from rich.markup import escape
+
+    console.print(f"  tests        pytest tests/workloads/test_matrix.py -k '{w.name}-'   (ids: "
+                  + escape(f"test_workload_gives_the_reference_answer[ENGINE-{w.name}-VARIANT]") + "; "
+                  "one engine: -m ENGINE or make test/ENGINE)")
+
+
 @app.command(name="workloads")
-def list_workloads() -> None:
+def list_workloads(
+        where: str = typer.Option(None, "--where", metavar="WORKLOAD",
+                                  help="Say where each engine's code for one workload is (file:line), its "
+                                       "reference, its comparison rules and its tests."),
+) -> None:
     """List every workload and the engines that run it (and why the others do not)."""
     from scalelab import workloads
     from scalelab.engines import ENGINES
+
+    if where is not None:
+        try:
+            w = workloads.get(where)
+        except workloads.WorkloadError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--where") from None
+        _print_where(w)
+        return
 
     table = Table(title="workloads (yes: runs and is checked against pandas; no: declared, with the reason)")
     table.add_column("workload", no_wrap=True)
@@ -385,9 +420,9 @@ def run_workload(
         check: bool = typer.Option(True, help="Check the answer against the pandas reference."),
 ) -> None:
     """Run one workload on one engine, check the answer, print time, rows and checksum."""
-    from scalelab.workloads import compare
     from scalelab import datasets, engines, workloads
     from scalelab.cluster.connect import StackNotUp
+    from scalelab.workloads import compare
 
     if scale and data:
         raise _fail(ValueError("give --scale or --data, not both"), 2)
@@ -530,8 +565,8 @@ def quiz(number: Optional[str] = typer.Argument(None, help="A question's number 
     """Interview questions in the terminal: the question, your turn, the model answer and the numbers behind it."""
     from rich.markdown import Markdown
 
-    from scalelab.teaching import interview
     from scalelab.cluster.services import not_healthy
+    from scalelab.teaching import interview
     from scalelab.teaching.interview import demos
 
     try:
@@ -584,8 +619,8 @@ def pipeline_step(step: str = typer.Argument(..., help="generate, validate, tran
                   dirty: bool = typer.Option(False, help="generate: repeat ids and stray a pickup (validation demo).")
                   ) -> None:
     """One step of the Airflow lab's daily pipeline; each is idempotent (a rerun changes nothing)."""
-    from scalelab.workloads import compare
     from scalelab.apps import pipeline
+    from scalelab.workloads import compare
 
     cfg = _config()
     try:

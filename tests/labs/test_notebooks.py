@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scalelab.teaching import lab, notebooks
 from scalelab.config import Config
+from scalelab.teaching import lab, notebooks
 
 LABS = notebooks.notebooks()
 pytestmark = [pytest.mark.stack, pytest.mark.labs]

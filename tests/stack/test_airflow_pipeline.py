@@ -14,10 +14,9 @@ import pandas as pd
 import pytest
 import requests
 
-from scalelab.workloads import compare
-
 from scalelab.apps import pipeline
 from scalelab.apps.airflow_api import Airflow, AirflowError, RunFailed
+from scalelab.workloads import compare
 
 pytestmark = [pytest.mark.stack, pytest.mark.platform]
 

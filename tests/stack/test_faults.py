@@ -11,10 +11,9 @@ import sys
 
 import pytest
 
-from scalelab.teaching import drills
-
 from scalelab.apps import streaming
 from scalelab.config import Config
+from scalelab.teaching import drills
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults, pytest.mark.local_runtime]
 

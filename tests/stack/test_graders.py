@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from scalelab import datasets
-
 from scalelab.teaching import grading
 from scalelab.teaching.exercises import skewed_keys
 

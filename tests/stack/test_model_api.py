@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from scalelab import datasets
-from scalelab.ml.serving import load, model
 from scalelab.ml import models
+from scalelab.ml.serving import load, model
 
 pytestmark = [pytest.mark.stack]
 

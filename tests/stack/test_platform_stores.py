@@ -76,8 +76,8 @@ def _sample() -> pd.DataFrame:
 
 
 def test_copy_and_row_by_row_loads_hold_the_same_rows_nulls_included(pg):
-    from scalelab.workloads import compare
     from scalelab.apps import stores
+    from scalelab.workloads import compare
 
     frame = _sample()
     stores.load_rows(frame, "load_rows_check")
@@ -97,9 +97,9 @@ def test_duckdb_answers_on_the_table_through_arrow(pg):
 
 @pytest.mark.kafka
 def test_counters_fed_from_the_stream_equal_the_batch_ones(rds, require, client_environment):
-    from scalelab.workloads import compare
     from scalelab import datasets
     from scalelab.apps import stores, streaming
+    from scalelab.workloads import compare
 
     require("kafka")
     events = pd.read_parquet(datasets.generate("events", scale="tiny").table_path())

@@ -6,9 +6,8 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from scalelab.cluster import connect
 from scalelab.cli import app
-from scalelab.cluster import local
+from scalelab.cluster import connect, local
 from scalelab.config import Config
 
 runner = CliRunner()

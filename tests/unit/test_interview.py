@@ -3,9 +3,9 @@
 import pytest
 from typer.testing import CliRunner
 
+from scalelab.cli import app
 from scalelab.teaching import interview
 from scalelab.teaching.interview import demos
-from scalelab.cli import app
 
 QUESTIONS = interview.questions()
 # Demonstrations that talk to the stack run in tests/stack/test_interview_on_the_stack.py; these need nothing.

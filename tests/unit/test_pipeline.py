@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scalelab.workloads import compare
-
 from scalelab.apps import pipeline
 from scalelab.cli import app
 from scalelab.config import Config
+from scalelab.workloads import compare
 
 DAY = dt.date(2025, 3, 1)
 

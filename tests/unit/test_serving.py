@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from scalelab import datasets
 from scalelab.cli import app as cli
 from scalelab.config import Config
-from scalelab.ml.serving import drift, load, model
 from scalelab.ml import models
+from scalelab.ml.serving import drift, load, model
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")     # starlette's note that its test client moves to httpx2

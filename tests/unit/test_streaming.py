@@ -4,11 +4,9 @@ import json
 
 import pandas as pd
 
-from scalelab.workloads import compare
-
 from scalelab import datasets
-
 from scalelab.apps import streaming
+from scalelab.workloads import compare
 
 
 def test_events_survive_encoding_and_decoding_with_their_nulls(tmp_path):

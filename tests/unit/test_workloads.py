@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from scalelab import engines, workloads
 from scalelab.cli import app
-from scalelab.workloads.compare import Mismatch
 from scalelab.workloads import runner
+from scalelab.workloads.compare import Mismatch
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +109,37 @@ def test_cli_workloads_lists_the_matrix():
     assert result.exit_code == 0
     for name in ("groupby.q1", "groupby.q10", "join.q5", "pandas", "spark", "ray"):
         assert name in result.output
+
+
+def test_where_points_at_each_engines_own_code():
+    # Every file:line it prints is the def of that engine's implementation (or the suite.add
+    # holding the shared SQL), so a reader lands on the code, not on a registry line.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for w in workloads.WORKLOADS.values():
+        for engine, place in w.where().items():
+            assert place != "missing", (w.name, engine)
+            if place.startswith("no: "):
+                assert place[4:] == w.unsupported[engine][0]
+                continue
+            file, line = place.split(" at ")[-1].split(" (")[0].rsplit(":", 1)
+            source = (root / file).read_text().splitlines()[int(line) - 1]
+            if place.startswith("shared SQL"):
+                expected = "add("
+            elif place.startswith("its own SQL"):
+                expected = "sql_on("
+            else:
+                expected = "def "            # a function: its first line (a decorator counts)
+            assert expected in source or source.lstrip().startswith("@"), (w.name, engine, place, source)
+
+
+def test_cli_workloads_where_prints_every_engine_reference_rules_and_tests():
+    result = CliRunner().invoke(app, ["workloads", "--where", "groupby.q3"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "shared SQL at src/scalelab/workloads/groupby.py:" in result.output        # duckdb and spark
+    assert "polars       src/scalelab/workloads/groupby.py:" in result.output
+    assert "(the pandas reference, run as is)" in result.output                          # dask runs pandas' code
+    assert "rtol=1e-09" in result.output and "-k 'groupby.q3-'" in result.output
+    unknown = CliRunner().invoke(app, ["workloads", "--where", "groupby.q99"])
+    assert unknown.exit_code == 2 and "unknown workload 'groupby.q99'" in unknown.output

@@ -11,9 +11,10 @@ import pytest
 
 from scalelab import engines
 
-# What each cluster engine needs running; the in-process engines need nothing.
-NEEDS = {"dask": ("dask-scheduler", "dask-worker-1", "dask-worker-2"), "spark": ("spark-master", "spark-worker"),
-         "ray": ("ray-head",)}
+
+def engine_params() -> list:
+    """One parameter per registered engine, carrying the engine's own mark."""
+    return [pytest.param(name, marks=getattr(pytest.mark, cls.mark())) for name, cls in engines.ENGINES.items()]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,13 +23,12 @@ def _client_environment(client_environment):
 
 
 @pytest.fixture(scope="session")
-def engine_needs(require):
+def engine_needs(require, cfg):
     """engine_needs("spark"): fail, naming the services, unless that engine's services are healthy."""
-    return lambda name: require(*NEEDS.get(name, ()))
+    return lambda name: require(*engines.engine_class(name).services(cfg))
 
 
-@pytest.fixture(scope="session", params=[pytest.param(name, marks=getattr(pytest.mark, name))
-                                         for name in engines.ENGINES])
+@pytest.fixture(scope="session", params=engine_params())
 def engine(request, engine_needs):
     engine_needs(request.param)
     engine = engines.get(request.param)

@@ -8,6 +8,7 @@ import pytest
 
 from scalelab import engines
 
+
 def _fake_dask(monkeypatch):
     import distributed.versions
 
@@ -62,7 +63,7 @@ def test_matching_versions_pass(name, engine_needs):
 def test_dask_refuses_a_cluster_that_loaded_other_scalelab_code(engine_needs, monkeypatch):
     # Dask sends the workloads' functions by name: a worker holding an older copy of the
     # package would run other code. The digest of the code each side loaded must agree.
-    from scalelab import workloads
+    from scalelab.engines import base as engine_base
 
     engine_needs("dask")
     engine = engines.get("dask").start()
@@ -72,7 +73,7 @@ def test_dask_refuses_a_cluster_that_loaded_other_scalelab_code(engine_needs, mo
         engine.client.run(load_scalelab)
         engine.client.run_on_scheduler(load_scalelab)
         engine.stop()
-        monkeypatch.setattr(workloads, "CODE_DIGEST", "0" * 16)   # this client's code changed since
+        monkeypatch.setattr(engine_base, "CODE_DIGEST", "0" * 16)   # this client's code changed since
         with pytest.raises(engines.VersionMismatch, match="scalelab code loaded on the scheduler: this client 0{16}"):
             engine.start()
     finally:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalelab.workloads import compare
 from scalelab.config import Config
+from scalelab.workloads import compare
 
 TABLE = "zone_daily"
 ENGINES = ("spark", "duckdb")

@@ -179,8 +179,8 @@ def update_features(client, events: pd.DataFrame, prefix: str = "features:user")
 def feed_from_kafka(client, topic: str, group: str, prefix: str = "features:user", expected: int | None = None,
                     idle_s: float = 10.0) -> int:
     """Consume `topic` in batches, update the counters, then commit: the stream feeds the store."""
-    from scalelab.cluster import connect
     from scalelab.apps.streaming import decode_events
+    from scalelab.cluster import connect
 
     consumer = connect.kafka_consumer(topic, group_id=group, enable_auto_commit=False, consumer_timeout_ms=1000)
     applied, last = 0, time.monotonic()

@@ -26,43 +26,10 @@ def _emit(kind: str, **payload) -> None:
     sys.stdout.flush()
 
 
-def engine_cores(engine) -> int:
-    """The cores the engine actually has, as it reports them."""
-    name = engine.name
-    if name == "pandas":
-        return 1
-    if name == "duckdb":
-        return int(engine.con.execute("SELECT current_setting('threads')").fetchone()[0])
-    if name == "polars":
-        import polars as pl
-
-        return pl.thread_pool_size()
-    if name == "dask":
-        return sum(w["nthreads"] for w in engine.client.scheduler_info()["workers"].values())
-    if name == "spark":
-        return engine.spark.sparkContext.defaultParallelism
-    if name == "ray":
-        import ray
-
-        return int(ray.cluster_resources().get("CPU", 0))
-    return 0
-
-
-def make_engine(name: str, cores: int):
-    from scalelab import engines
-
-    if name == "duckdb":
-        from scalelab.engines.duckdb import DuckDBEngine
-
-        return DuckDBEngine(threads=cores)
-    return engines.get(name)
-
-
 def run_one(w, engine, spec: dict, connect_s: float) -> dict:
-    from scalelab.workloads import compare
-    from scalelab.engines import NotSupported
-    from scalelab.workloads import runner
     from scalelab.bench.memory import PeakMemory
+    from scalelab.engines import NotSupported
+    from scalelab.workloads import compare, runner
 
     row = {"workload": w.name, "suite": w.suite, "engine": engine.name, "scale": spec["scale"],
            "started_at": datetime.now(timezone.utc), "connect_s": connect_s}
@@ -73,7 +40,7 @@ def run_one(w, engine, spec: dict, connect_s: float) -> dict:
         impl = w.implementation(engine)
     except NotSupported as exc:
         return {**row, "status": "not supported", "detail": str(exc)}
-    with PeakMemory(engine.name) as memory:
+    with PeakMemory(type(engine)) as memory:
         t0 = time.perf_counter()
         handles = runner.handles(w, engine, ds)
         row["load_s"] = time.perf_counter() - t0
@@ -89,7 +56,7 @@ def run_one(w, engine, spec: dict, connect_s: float) -> dict:
     row.update(cold_s=times[0], warm_s=times[1:], warm_median_s=statistics.median(times[1:] or times[:1]),
                rows=len(result), checksum=json.dumps(checksum, sort_keys=True),
                peak_rss_mib=memory.peak_mib, base_rss_mib=memory.base_mib,
-               versions=json.dumps(engine.versions(), sort_keys=True), cores=engine_cores(engine))
+               versions=json.dumps(engine.versions(), sort_keys=True), cores=engine.cores())
     # Checked after the timing, never inside it: a wrong answer is reported as wrong, not as fast.
     try:
         row.update(checked=runner.check_answer(w, ds, result, checksum), status="ok")
@@ -102,14 +69,18 @@ def run_one(w, engine, spec: dict, connect_s: float) -> dict:
 
 def main(spec_path: str) -> int:
     spec = json.loads(open(spec_path).read())
-    # Threads are fixed before any engine library is imported (Polars reads this once).
-    os.environ["POLARS_MAX_THREADS"] = str(spec["cores"])
+    from scalelab import engines
+
+    cls = engines.engine_class(spec["engine"])
+    # Threads are fixed before the engine's library is imported (Polars reads its pool size once);
+    # importing scalelab.engines imports no engine library.
+    os.environ.update(cls.bench_environment(spec["cores"]))
     from scalelab import workloads
     from scalelab.workloads import runner
 
     if spec.get("reference_dir"):
         runner.REFERENCE_CACHE = Path(spec["reference_dir"])
-    engine = make_engine(spec["engine"], spec["cores"])
+    engine = cls.for_bench(spec["cores"])
     connect_s = None
     for name in spec["workloads"]:
         w = workloads.get(name)

@@ -28,9 +28,9 @@ from typing import Callable
 import numpy as np
 
 from scalelab import engines, workloads
+from scalelab.bench import schema
 from scalelab.datasets.base import SCALES
 from scalelab.workloads import runner
-from scalelab.bench import schema
 
 FAIRNESS = [
     "Every engine materialises the whole result as a pandas DataFrame (no show() or head()).",

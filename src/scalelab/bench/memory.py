@@ -13,22 +13,25 @@ import threading
 
 import psutil
 
+from scalelab.engines.base import Engine
+
 SAMPLE_S = 0.05
-SERVICES = {"spark": ("spark-",), "dask": ("dask-",), "ray": ("ray-",)}
 
 
-def cluster_sessions(engine: str) -> list[int]:
-    """Session ids of the local runtime's services for a cluster engine (none for in-process ones)."""
+def cluster_sessions(engine: type[Engine]) -> list[int]:
+    """Session ids of the local runtime's services the engine needs (none for an in-process one)."""
     from scalelab.cluster.local import running_sessions
     from scalelab.config import Config
 
-    return running_sessions(Config.load(), SERVICES[engine]) if engine in SERVICES else []
+    cfg = Config.load()
+    names = tuple(engine.services(cfg))
+    return running_sessions(cfg, names) if names else []
 
 
 class PeakMemory:
-    """`with PeakMemory(engine) as m: ...` then m.peak_mib and m.base_mib."""
+    """`with PeakMemory(engine_class) as m: ...` then m.peak_mib and m.base_mib."""
 
-    def __init__(self, engine: str):
+    def __init__(self, engine: type[Engine]):
         self.sessions = cluster_sessions(engine)
         self.base_mib = self.peak_mib = 0.0
         self._stop = threading.Event()

@@ -18,10 +18,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from scalelab import engines
 from scalelab.bench.harness import FAIRNESS
 
-SINGLE_NODE = ("pandas", "duckdb", "polars")
-CLUSTER = ("dask", "spark", "ray")
+
+def engine_order(names) -> list[str]:
+    """The engines of a run in registry order; a row of an engine that is not registered is an error,
+    never a row that silently drops out of the tables."""
+    names = set(names)
+    unknown = sorted(names - set(engines.ENGINES))
+    if unknown:
+        raise engines.EngineError(f"the results hold engine(s) {', '.join(map(repr, unknown))} that are not "
+                                  f"registered (registered: {', '.join(engines.ENGINES)}); register them to report them")
+    return [e for e in engines.ENGINES if e in names]
+
+
+def _of_kind(names, kind: str) -> list[str]:
+    return [e for e in engine_order(names) if engines.ENGINES[e].kind() == kind]
 
 
 def load(results_dir: Path, run_id: str | None = None, all_runs: bool = False) -> pd.DataFrame:
@@ -46,17 +59,17 @@ def _cell(row) -> str:
 def time_table(df: pd.DataFrame, scale: str) -> pd.DataFrame:
     """Workload x engine: the warm median in seconds, or the status."""
     sub = df[df["scale"] == scale]
-    engines = [e for e in ("pandas", "duckdb", "polars", "dask", "spark", "ray") if e in set(sub["engine"])]
+    columns = engine_order(sub["engine"])
     return (sub.assign(cell=sub.apply(_cell, axis=1))
             .pivot_table(index="workload", columns="engine", values="cell", aggfunc="first", sort=False)
-            .reindex(columns=engines).fillna("-"))
+            .reindex(columns=columns).fillna("-"))
 
 
 def ratios(df: pd.DataFrame) -> pd.DataFrame:
     """For every ok row: time over the floor, over pandas, and over the fastest ok engine."""
     ok = df[df["status"] == "ok"].copy()
     key = ["workload", "scale"]
-    pandas_t = ok[ok["engine"] == "pandas"].set_index(key)["warm_median_s"]
+    pandas_t = ok[ok["engine"] == engines.REFERENCE].set_index(key)["warm_median_s"]
     fastest = ok.groupby(key)["warm_median_s"].min()
     ok["x_floor"] = ok["warm_median_s"] / ok["floor_s"].where(ok["floor_s"] > 0)
     ok["x_pandas"] = ok["warm_median_s"] / ok.set_index(key).index.map(pandas_t).to_numpy(dtype=float)
@@ -69,15 +82,16 @@ def crossover(df: pd.DataFrame) -> list[str]:
     """Per workload: the first scale where a cluster engine beats every single-node engine, or that none does."""
     ok = df[df["status"] == "ok"]
     scales = [s for s in ("tiny", "small", "medium", "large") if s in set(ok["scale"])]
-    if not ok["engine"].isin(CLUSTER).any() or not ok["engine"].isin(SINGLE_NODE).any():
+    single_node, cluster_engines = _of_kind(ok["engine"], "single-node"), _of_kind(ok["engine"], "cluster")
+    if not single_node or not cluster_engines:
         return ["(needs both a single-node and a cluster engine in the run)"]
     lines = []
     for w, g in ok.groupby("workload", sort=False):
         found = None
         for s in scales:
             at = g[g["scale"] == s]
-            single = at[at["engine"].isin(SINGLE_NODE)]["warm_median_s"].min()
-            cluster = at[at["engine"].isin(CLUSTER)]
+            single = at[at["engine"].isin(single_node)]["warm_median_s"].min()
+            cluster = at[at["engine"].isin(cluster_engines)]
             if cluster.empty or pd.isna(single):
                 continue
             best = cluster.loc[cluster["warm_median_s"].idxmin()]

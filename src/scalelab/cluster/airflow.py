@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from scalelab.config import Config, write_private
 from scalelab.cluster.platform import PlatformSetupError
+from scalelab.config import Config, write_private
 
 
 class AirflowSetupError(PlatformSetupError):

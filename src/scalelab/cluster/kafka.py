@@ -7,8 +7,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from scalelab.config import KAFKA_VERSION, Config
 from scalelab.cluster import maven
+from scalelab.config import KAFKA_VERSION, Config
 
 
 class KafkaSetupError(RuntimeError):

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
-from scalelab.config import Config
 from scalelab.cluster import health
 from scalelab.cluster.java import require_java
 from scalelab.cluster.services import Service, enable_profiles, forget_profiles, services
+from scalelab.config import Config
 
 
 class StackError(RuntimeError):

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from scalelab.config import Config
 from scalelab.cluster import airflow, health, kafka, platform
 from scalelab.cluster.java import require_java
+from scalelab.config import Config
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,11 @@ def by_role(cfg: Config, role: str, instance: int = 0) -> Service:
         if svc.role == role:
             return svc
     raise UnknownService(role, list(ROLES))
+
+
+def dask_worker_names(cfg: Config) -> list[str]:
+    """The local runtime's Dask worker services, as many as DASK_WORKERS says."""
+    return [health.dask_worker_name(i) for i in range(1, cfg.int("DASK_WORKERS") + 1)]
 
 
 def _dask_worker_service(i: int) -> Service:

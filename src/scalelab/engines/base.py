@@ -8,6 +8,7 @@ pandas DataFrame, in full (never a `show()` or `head()`).
 
 from __future__ import annotations
 
+import hashlib
 import platform
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -33,14 +34,24 @@ class VersionMismatch(EngineError):
 
 
 class Engine(ABC):
+    """One engine, and every fact about it that the rest of scalelab asks.
+
+    The bench, its report, grading, the test fixtures and the demos ask these and
+    never write an engine's name; adding an engine is one module here (registered in
+    `engines.ENGINES`) plus its workload implementations.
+    """
     name: str
     description: str
-    distributed: bool = False          # runs on the stack's cluster (needs `make up`)
+    distributed: bool = False          # a cluster engine: runs on the stack's services (needs `make up`)
     sql: bool = False                  # runs the workloads' shared SQL text
     lazy: bool = False                 # load() returns plans, run when collected
+    # The top-level modules whose objects are this engine's answers (a DataFrame, a plan, a dataset):
+    # how grading tells which engine computed a learner's answer. Default: the module named as the engine.
+    result_modules: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.started = False
+        self.shipped: set[str] = set()
 
     # -- life cycle ----------------------------------------------------------------
     def start(self) -> Engine:
@@ -60,6 +71,24 @@ class Engine(ABC):
     def preflight(self) -> None:
         """Fail with VersionMismatch when the cluster's versions differ from the client's."""
 
+    def ship_by_value(self, module) -> None:
+        """Send `module`'s functions (a package: all of it) to the cluster as code, not as "import this name".
+
+        By reference, a worker imports the module itself: a worker started before the
+        package changed (a notebook edit, an upgrade, a container built earlier) would
+        run other code than the client's, or fail to find a function. By value, the
+        workers run exactly what the client has. The layer that owns the code (the
+        workload registry) says what to ship; an in-process engine has nothing to send.
+        """
+        pickler = self.pickler()
+        if pickler is not None and module.__name__ not in self.shipped:
+            pickler.register_pickle_by_value(module)
+            self.shipped.add(module.__name__)
+
+    def pickler(self):
+        """The cloudpickle module this engine's client pickles tasks with; None for an in-process engine."""
+        return None
+
     # -- data ----------------------------------------------------------------------
     @abstractmethod
     def load(self, tables: dict[str, Path]) -> dict[str, Any]:
@@ -68,11 +97,47 @@ class Engine(ABC):
     def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
         raise NotSupported(f"{self.name} does not run SQL")
 
+    @classmethod
     @abstractmethod
-    def collect(self, result: Any) -> pd.DataFrame:
-        """The whole result as a pandas DataFrame."""
+    def collect(cls, result: Any) -> pd.DataFrame:
+        """The whole result as a pandas DataFrame (computed if lazy). Needs no connection:
+        grading calls it on a learner's object, on the engine's class."""
 
     # -- facts ---------------------------------------------------------------------
+    @classmethod
+    def kind(cls) -> str:
+        """"cluster" or "single-node": how the report groups engines (and finds the crossover)."""
+        return "cluster" if cls.distributed else "single-node"
+
+    @classmethod
+    def mark(cls) -> str:
+        """The pytest mark of this engine's tests (`pytest -m NAME`, `make test/NAME`)."""
+        return cls.name
+
+    @classmethod
+    def services(cls, cfg) -> tuple[str, ...]:
+        """The stack services this engine needs healthy (none for an in-process engine)."""
+        return ()
+
+    @classmethod
+    def owns(cls, result: Any) -> bool:
+        """Whether `result` is an object of this engine (a learner's answer, say)."""
+        return (type(result).__module__ or "").split(".")[0] in (cls.result_modules or (cls.name,))
+
+    @classmethod
+    def bench_environment(cls, cores: int) -> dict[str, str]:
+        """Variables a bench child sets before importing the engine's library, to give it `cores`."""
+        return {}
+
+    @classmethod
+    def for_bench(cls, cores: int) -> Engine:
+        """The engine as the bench runs it with `cores` cores (those it can be told to use)."""
+        return cls()
+
+    @abstractmethod
+    def cores(self) -> int:
+        """The cores this engine has, as it reports them itself (after start)."""
+
     def versions(self) -> dict[str, str]:
         return {"python": platform.python_version()}
 
@@ -89,17 +154,16 @@ def require_same(engine: str, pairs: list[tuple[str, str, str]], fix: str) -> No
                               "Objects pickled on one side cannot be trusted on the other. " + fix)
 
 
-def ship_workloads_by_value(cloudpickle) -> None:
-    """Send the workloads' functions to the cluster as code, not as "import this name".
+def code_digest() -> str:
+    """A digest of the scalelab source as this process loads it (see the Dask engine's pre-flight)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
-    By reference, a worker imports `scalelab.workloads` itself: a worker started before
-    the package changed (a notebook edit, an upgrade, a container built earlier) would
-    run other code than the client's, or fail to find a function. By value, the
-    workers run exactly what the client has.
-    """
-    from scalelab import workloads
 
-    cloudpickle.register_pickle_by_value(workloads)
+# Computed once, when the engine layer is first imported: the code this process runs.
+CODE_DIGEST = code_digest()
 
 
 def python_minor(version: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, python_minor, require_same
 
 # What must match between the client and every scheduler and worker: Python (pickle
 # protocol and bytecode) and the libraries whose objects travel between them.
@@ -28,15 +28,17 @@ class DaskEngine(Engine):
         from scalelab.cluster import connect
 
         self.client = connect.dask()
-        import cloudpickle
-
-        ship_workloads_by_value(cloudpickle)
 
     def stop(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
         super().stop()
+
+    def pickler(self):
+        import cloudpickle
+
+        return cloudpickle
 
     def preflight(self) -> None:
         info = self.client.get_versions()
@@ -59,16 +61,16 @@ class DaskEngine(Engine):
         scalelab before the package changed would then run, or fail to find, other
         code than the client's; it is caught here instead of as a puzzling error.
         """
-        from scalelab import workloads
+        from scalelab.engines import base
 
         def loaded_code_digest() -> str | None:
             # Defined here so that it travels by value: a stale worker may lack any module-level name.
             import sys
 
-            module = sys.modules.get("scalelab.workloads")
+            module = sys.modules.get("scalelab.engines.base")
             return None if module is None else getattr(module, "CODE_DIGEST", "older, without a digest")
 
-        mine = workloads.CODE_DIGEST
+        mine = base.CODE_DIGEST
         loaded = {"scheduler": self.client.run_on_scheduler(loaded_code_digest),
                   **{f"worker {a}": d for a, d in self.client.run(loaded_code_digest).items()}}
         return [(f"scalelab code loaded on the {role}", mine, digest)
@@ -79,7 +81,17 @@ class DaskEngine(Engine):
 
         return {name: dd.read_parquet(str(path)) for name, path in tables.items()}
 
-    def collect(self, result: Any) -> pd.DataFrame:
+    @classmethod
+    def services(cls, cfg) -> tuple[str, ...]:
+        from scalelab.cluster.services import dask_worker_names
+
+        return ("dask-scheduler", *dask_worker_names(cfg))
+
+    def cores(self) -> int:
+        return sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values())
+
+    @classmethod
+    def collect(cls, result: Any) -> pd.DataFrame:
         if hasattr(result, "compute"):
             result = result.compute()
         return result

@@ -15,6 +15,7 @@ class DuckDBEngine(Engine):
     description = "DuckDB, in process, vectorised SQL on Parquet"
     sql = True
     lazy = True
+    result_modules = ("duckdb", "_duckdb")
 
     def __init__(self, threads: int | None = None):
         super().__init__()
@@ -43,8 +44,16 @@ class DuckDBEngine(Engine):
     def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
         return self.con.sql(text)
 
-    def collect(self, result: Any) -> pd.DataFrame:
+    @classmethod
+    def collect(cls, result: Any) -> pd.DataFrame:
         return result.df() if hasattr(result, "df") else result
+
+    @classmethod
+    def for_bench(cls, cores: int) -> DuckDBEngine:
+        return cls(threads=cores)
+
+    def cores(self) -> int:
+        return int(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
 
     def versions(self) -> dict[str, str]:
         import duckdb

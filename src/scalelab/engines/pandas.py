@@ -16,8 +16,12 @@ class PandasEngine(Engine):
     def load(self, tables: dict[str, Path]) -> dict[str, pd.DataFrame]:
         return {name: pd.read_parquet(path) for name, path in tables.items()}
 
-    def collect(self, result: pd.DataFrame) -> pd.DataFrame:
+    @classmethod
+    def collect(cls, result: pd.DataFrame) -> pd.DataFrame:
         return result
+
+    def cores(self) -> int:
+        return 1                     # pandas runs an operation on one thread
 
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "pandas": pd.__version__}

@@ -20,12 +20,23 @@ class PolarsEngine(Engine):
 
         return {name: pl.scan_parquet(f"{path}/*.parquet") for name, path in tables.items()}
 
-    def collect(self, result: Any) -> pd.DataFrame:
+    @classmethod
+    def collect(cls, result: Any) -> pd.DataFrame:
         import polars as pl
 
         if isinstance(result, pl.LazyFrame):
             result = result.collect()
         return result.to_pandas() if isinstance(result, pl.DataFrame) else result
+
+    @classmethod
+    def bench_environment(cls, cores: int) -> dict[str, str]:
+        # Polars sizes its thread pool once, when it is first imported.
+        return {"POLARS_MAX_THREADS": str(cores)}
+
+    def cores(self) -> int:
+        import polars as pl
+
+        return pl.thread_pool_size()
 
     def versions(self) -> dict[str, str]:
         import polars as pl

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, VersionMismatch, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, VersionMismatch, python_minor, require_same
 
 
 def _node_versions():
@@ -36,9 +36,11 @@ class RayEngine(Engine):
             if "version" in str(exc).lower():
                 raise VersionMismatch(f"Ray: {exc}\n{FIX}") from exc
             raise
+
+    def pickler(self):
         from ray import cloudpickle
 
-        ship_workloads_by_value(cloudpickle)
+        return cloudpickle
 
     def preflight(self) -> None:
         import pandas
@@ -58,7 +60,17 @@ class RayEngine(Engine):
 
         return {name: ray.data.read_parquet(str(path)) for name, path in tables.items()}
 
-    def collect(self, result: Any) -> pd.DataFrame:
+    @classmethod
+    def services(cls, cfg) -> tuple[str, ...]:
+        return ("ray-head",)
+
+    def cores(self) -> int:
+        import ray
+
+        return int(ray.cluster_resources().get("CPU", 0))
+
+    @classmethod
+    def collect(cls, result: Any) -> pd.DataFrame:
         return result.to_pandas() if hasattr(result, "to_pandas") else result
 
     def versions(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from scalelab.engines.base import FIX, Engine, ship_workloads_by_value, python_minor, require_same
+from scalelab.engines.base import FIX, Engine, python_minor, require_same
 
 
 def _executor_versions(_):
@@ -26,6 +26,7 @@ class SparkEngine(Engine):
     distributed = True
     sql = True
     lazy = True
+    result_modules = ("pyspark",)
 
     def __init__(self):
         super().__init__()
@@ -43,15 +44,17 @@ class SparkEngine(Engine):
         # UTC, so that timestamps mean the same here as in pandas and the Parquet files.
         self.spark = connect.spark("scalelab-engine", spark__sql__session__timeZone="UTC",
                                    spark__ui__showConsoleProgress="false")
-        from pyspark import cloudpickle
-
-        ship_workloads_by_value(cloudpickle)
 
     def stop(self) -> None:
         # The session is shared by the process (getOrCreate), so it is left running; the
         # stack's `down` or the end of the process releases its executors.
         self.spark = None
         super().stop()
+
+    def pickler(self):
+        from pyspark import cloudpickle
+
+        return cloudpickle
 
     def preflight(self) -> None:
         import pyarrow
@@ -76,7 +79,15 @@ class SparkEngine(Engine):
     def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
         return self.spark.sql(text)
 
-    def collect(self, result: Any) -> pd.DataFrame:
+    @classmethod
+    def services(cls, cfg) -> tuple[str, ...]:
+        return ("spark-master", "spark-worker")
+
+    def cores(self) -> int:
+        return self.spark.sparkContext.defaultParallelism
+
+    @classmethod
+    def collect(cls, result: Any) -> pd.DataFrame:
         # Through Arrow, the whole result: toPandas is an action over every partition.
         return result.toPandas() if hasattr(result, "toPandas") else result
 

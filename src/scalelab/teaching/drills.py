@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 
 from scalelab.cluster import health
-from scalelab.cluster.services import by_role, _spark_env, _spark_home
+from scalelab.cluster.services import _spark_env, _spark_home, by_role
 from scalelab.config import Config
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
 from scalelab.config import Config
-from scalelab.teaching.grading import Exercise, register
+from scalelab.teaching.grading import Exercise, register, workload_exercise
+from scalelab.workloads.compare import Rules
 
 LOOSE = Rules(rtol=1e-6)          # sums of floats in another order
 
@@ -134,14 +134,9 @@ register(Exercise(
 
 
 # -- 06: the same workload on every engine ------------------------------------------
-def _q2_polars(data) -> pd.DataFrame:
-    x = _read(data)
-    return x.groupby(["id1", "id2"]).agg(v1=("v1", "sum")).reset_index()
-
-
-register(Exercise(
-    "06.q2_polars", "db-benchmark's q2 (sum v1 by id1:id2) in Polars", _q2_polars, engines=("polars",),
-    keys=("id1", "id2"), hint="pl.scan_parquet(path).group_by('id1', 'id2').agg(pl.col('v1').sum())"))
+register(workload_exercise(
+    "06.q2_polars", "groupby.q2", engines=("polars",), keys=("id1", "id2"),
+    hint="pl.scan_parquet(path).group_by('id1', 'id2').agg(pl.col('v1').sum())"))
 
 
 def _fastest(rows) -> str:
@@ -195,15 +190,10 @@ register(Exercise(
 
 
 # -- 10: interview scenarios -------------------------------------------------------
-def _out_of_core(data) -> pd.DataFrame:
-    x = _read(data)
-    return x.groupby("id3").agg(v1=("v1", "sum"), v3=("v3", "mean")).reset_index()
-
-
-register(Exercise(
-    "10.out_of_core", "q3 (sum v1, mean v3 by id3) without loading the table into pandas", _out_of_core,
-    engines=("dask", "duckdb", "polars", "spark"), keys=("id3",), rules=LOOSE,
-    hint="any engine that streams the Parquet files: dd.read_parquet, duckdb.sql, pl.scan_parquet or Spark."))
+register(workload_exercise(
+    "10.out_of_core", "groupby.q3", engines=("dask", "duckdb", "polars", "spark"), keys=("id3",),
+    hint="any engine that streams the Parquet files: dd.read_parquet, duckdb.sql, pl.scan_parquet or Spark; "
+         "the answer is groupby.q3's (sum v1, mean v3 by id3), without loading the table into pandas."))
 
 
 def _hot_key(frame) -> int:

@@ -19,8 +19,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
 from scalelab.teaching.grading import Exercise, register
+from scalelab.workloads.compare import Rules
 
 MIB = 2**20
 
@@ -307,8 +307,8 @@ register(Exercise(
 
 # -- exercises of 08_model_deployment --------------------------------------------------------------
 def _scored(batch: pd.DataFrame) -> pd.DataFrame:
-    from scalelab.ml.serving import model
     from scalelab.ml import models
+    from scalelab.ml.serving import model
 
     fitted, _, _ = model.load()
     return pd.DataFrame({"id": batch["id"].to_numpy(), "p_churn": fitted.predict_proba(models.model_frame(batch))[:, 1]})

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from scalelab import engines
 from scalelab.workloads import compare
 
 STRICT_ENV = "SCALELAB_GRADING"
@@ -69,6 +70,27 @@ class Exercise:
     keys: tuple[str, ...] = ()            # columns that identify a row, for precise messages
     rules: compare.Rules = field(default_factory=compare.Rules)
     hint: str = ""
+    workload: str | None = None           # the registered workload whose question this is, if any
+
+
+def workload_exercise(exercise_id: str, workload: str, *, engines: tuple[str, ...] = (),
+                      keys: tuple[str, ...] = (), hint: str = "") -> Exercise:
+    """An exercise that asks a registered workload's question: a workload plus teaching.
+
+    Its right answer is the workload's pandas reference on the learner's data set and its
+    comparison rules are the workload's, so the lab and the engine matrix can never
+    disagree on what the answer is.
+    """
+    from scalelab import workloads
+    from scalelab.workloads import runner
+
+    w = workloads.get(workload)
+
+    def expected(data):
+        return runner.load_reference(w, data)
+
+    return Exercise(exercise_id, f"{w.name} ({w.question})", expected, engines=engines, keys=keys,
+                    rules=w.rules, hint=hint, workload=w.name)
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -82,7 +104,6 @@ def register(ex: Exercise) -> Exercise:
 
 
 def get(exercise_id: str) -> Exercise:
-    from scalelab.teaching import exercises, foundations  # noqa: F401  (register every exercise on first use)
     try:
         return EXERCISES[exercise_id]
     except KeyError:
@@ -91,29 +112,15 @@ def get(exercise_id: str) -> Exercise:
 
 # -- what an answer is -------------------------------------------------------------
 def engine_of(answer: Any) -> str:
-    """Which engine produced this object: dask, spark, ray, polars, duckdb, pandas or python."""
-    module = type(answer).__module__ or ""
-    for prefix, engine in (("dask", "dask"), ("pyspark", "spark"), ("ray", "ray"), ("polars", "polars"),
-                           ("duckdb", "duckdb"), ("_duckdb", "duckdb"), ("pandas", "pandas")):
-        if module.split(".")[0] == prefix:
-            return engine
-    return "python"
+    """Which engine produced this object (asked of each engine class), or "python"."""
+    return engines.of(answer) or "python"
 
 
 def to_pandas(answer: Any) -> pd.DataFrame:
     """The whole of an engine's result as a pandas DataFrame (computing it if it is lazy)."""
-    engine = engine_of(answer)
-    if engine == "dask":
-        answer = answer.compute()
-    elif engine == "spark":
-        answer = answer.toPandas()
-    elif engine == "ray":
-        answer = answer.to_pandas()
-    elif engine == "polars":
-        answer = answer.collect() if hasattr(answer, "collect") and not hasattr(answer, "to_pandas") else answer
-        answer = answer.to_pandas()
-    elif engine == "duckdb":
-        answer = answer.df()
+    engine = engines.of(answer)
+    if engine is not None:
+        answer = engines.ENGINES[engine].collect(answer)
     if isinstance(answer, pd.Series):
         answer = answer.reset_index()
     if not isinstance(answer, pd.DataFrame):
@@ -130,7 +137,7 @@ def grade(exercise_id: str, answer: Any, **context: Any) -> Verdict:
                        + (f"\nHint: {ex.hint}" if ex.hint else ""))
     if ex.engines and engine_of(answer) not in ex.engines:
         got = engine_of(answer)
-        where = "on the notebook's kernel" if got in ("pandas", "python") else f"with {got}"
+        where = "on the notebook's kernel" if got in (engines.REFERENCE, "python") else f"with {got}"
         return Verdict(ex.id, False, f"this answer was computed {where}, not with {' or '.join(ex.engines)}: "
                        f"the exercise is to run it there. Return the {' or '.join(ex.engines)} object "
                        "itself (do not call .compute(), .toPandas() or .to_pandas() on it).")

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 
 from scalelab.workloads import cleaning, features, groupby, join, ml, timeseries
 from scalelab.workloads.base import Data, Suite, Workload, WorkloadError
@@ -30,18 +28,7 @@ def _in_order(suite: Suite) -> list[Workload]:
 WORKLOADS: dict[str, Workload] = {w.name: w for s in SUITES.values() for w in _in_order(s)}
 
 
-
-def _code_digest() -> str:
-    """A digest of the scalelab source as this process loads it (see engines.dask's pre-flight)."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-CODE_DIGEST = _code_digest()
-
-__all__ = ["CODE_DIGEST", "SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
+__all__ = ["SUITES", "WORKLOADS", "Data", "Outcome", "Suite", "Workload", "WorkloadError", "get", "select",
            "run", "prepare", "load_reference"]
 
 

@@ -19,15 +19,20 @@ are none), so nothing quietly falls back to pandas.
 
 from __future__ import annotations
 
+import inspect
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
 from scalelab.engines import ENGINES, REFERENCE, Engine, NotSupported
+from scalelab.workloads.compare import Rules
 
 Impl = Callable[[dict[str, Any]], Any]
+# The code a workload runs on a cluster: the registry (this package) and the model code it calls.
+SHIPPED_BY_VALUE = ("scalelab.workloads", "scalelab.ml")
 
 
 class WorkloadError(LookupError):
@@ -53,6 +58,8 @@ class Workload:
     impls: dict[str, Impl] = field(default_factory=dict)
     unsupported: dict[str, tuple[str, type[Exception]]] = field(default_factory=dict)
     inputs: Callable[[Any], dict[str, Any]] | None = None   # extra driver-side inputs (a fitted model)
+    defined_at: str = ""                                      # file:line of its definition (and shared SQL)
+    sql_at: dict[str, str] = field(default_factory=dict)      # file:line of an engine's own SQL dialect
 
     @property
     def name(self) -> str:
@@ -77,6 +84,7 @@ class Workload:
     def sql_on(self, engine: str, text: str) -> Workload:
         """SQL for one engine where the dialects part (the shared `sql` serves the rest)."""
         self._set(engine, lambda t, text=text: _SqlCall(text))
+        self.sql_at[engine] = _caller()
         return self
 
     def cannot(self, engine: str, reason: str, raises: type[Exception] = NotSupported) -> Workload:
@@ -102,7 +110,28 @@ class Workload:
             return f"no: {self.unsupported[engine][0]}"
         return "yes" if self.supports(engine) else "missing"
 
+    def where(self) -> dict[str, str]:
+        """Engine -> where its code is: "file:line", "shared SQL at file:line", or "no: reason"."""
+        out = {}
+        for engine in ENGINES:
+            if engine in self.unsupported:
+                out[engine] = f"no: {self.unsupported[engine][0]}"
+            elif engine in self.sql_at:
+                out[engine] = f"its own SQL dialect at {self.sql_at[engine]}"
+            elif engine in self.impls:
+                shared = engine != REFERENCE and self.impls[engine] is self.impls.get(REFERENCE)
+                out[engine] = _location(self.impls[engine]) + (f" (the {REFERENCE} reference, run as is)" if shared
+                                                               else "")
+            elif self.sql is not None and ENGINES[engine].sql:
+                out[engine] = f"shared SQL at {self.defined_at}"
+            else:
+                out[engine] = "missing"
+        return out
+
     def implementation(self, engine: Engine) -> Impl:
+        for package in SHIPPED_BY_VALUE:
+            if package in sys.modules:
+                engine.ship_by_value(sys.modules[package])
         if engine.name in self.unsupported:
             reason, exc = self.unsupported[engine.name]
             raise exc(f"{self.name} on {engine.name}: {reason}")
@@ -145,9 +174,31 @@ class Suite:
         engine's table handles under their names.
         """
         w = Workload(self.name, short, question, data or self.data, self.tables if tables is None else tables,
-                     rules or Rules(), sql, inputs=inputs)
+                     rules or Rules(), sql, inputs=inputs, defined_at=_caller())
         self.workloads[short] = w
         return w
+
+
+def _relative(path: str) -> str:
+    root = Path(__file__).resolve().parents[3]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
+
+
+def _caller() -> str:
+    """file:line of the code that called the registration (outside this module)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return f"{_relative(frame.f_code.co_filename)}:{frame.f_lineno}" if frame else "?"
+
+
+def _location(fn: Callable) -> str:
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    return f"{_relative(code.co_filename)}:{code.co_firstlineno}" if code else repr(fn)
 
 
 def ray_partitions() -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
 from scalelab.workloads.base import Data, Suite
+from scalelab.workloads.compare import Rules
 
 suite = Suite("groupby", Data("groupby", {"K": 100, "nas": 0, "sort": 0}), ("x",),
               "db-benchmark's groupby questions on the G1 table")

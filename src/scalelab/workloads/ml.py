@@ -31,11 +31,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
-from scalelab.ml.models import (C, CATEGORICAL, GRID, HOLDOUT, INFERENCE_PARAMS, MISSING, NUMERIC, SCORING,  # noqa: F401
-                                 SEED, grid, holdout_split, logistic_pipeline, metrics_row, model_frame,
-                                 pipeline, predict, probability, ray_grid, search_table)
+from scalelab.ml.models import (  # noqa: F401
+    CATEGORICAL,
+    GRID,
+    HOLDOUT,
+    INFERENCE_PARAMS,
+    MISSING,
+    NUMERIC,
+    SCORING,
+    SEED,
+    C,
+    grid,
+    holdout_split,
+    logistic_pipeline,
+    metrics_row,
+    model_frame,
+    pipeline,
+    predict,
+    probability,
+    ray_grid,
+    search_table,
+)
 from scalelab.workloads.base import Data, Suite
+from scalelab.workloads.compare import Rules
 
 SEARCH_ROWS = 20_000             # a search runs on at most this many training rows
 FOLDS = 5

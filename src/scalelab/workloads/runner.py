@@ -11,11 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from scalelab.workloads import compare
-
 from scalelab import datasets, engines
 from scalelab.datasets.base import Dataset, DatasetError
 from scalelab.engines import Engine
+from scalelab.workloads import compare
 from scalelab.workloads.base import Workload
 
 ANSWERS = "answers.json"             # reference checksums stored beside a data set

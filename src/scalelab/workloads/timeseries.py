@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scalelab.workloads.compare import Rules
 from scalelab.workloads.base import Data, Suite, ray_partitions
+from scalelab.workloads.compare import Rules
 
 suite = Suite("timeseries", Data("trips", {"days": 365}), ("trips",), "time series on the trips table")
 

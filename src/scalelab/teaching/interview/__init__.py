@@ -18,30 +18,17 @@ timings are shown as numbers and never asserted. `scalelab quiz` serves the ques
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from scalelab.config import Config
+from scalelab.teaching.interview.claims import Claim, Demo
+
+__all__ = ["Claim", "Demo", "Question", "QuestionError", "find", "parse", "questions"]
 
 
 class QuestionError(ValueError):
     """A question file that does not follow the format above (the message names the file)."""
-
-
-@dataclass
-class Claim:
-    text: str
-    holds: bool
-
-
-@dataclass
-class Demo:
-    numbers: dict[str, Any]
-    claims: list[Claim] = field(default_factory=list)
-
-    def failed(self) -> list[Claim]:
-        return [c for c in self.claims if not c.holds]
 
 
 @dataclass

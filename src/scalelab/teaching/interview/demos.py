@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from scalelab.teaching.interview import Claim, Demo
+from scalelab.teaching.interview.claims import Claim, Demo
 
 DEMOS: dict[str, Callable[[str], Demo]] = {}
 NEEDS: dict[str, tuple[str, ...]] = {}      # the stack's services a demonstration talks to
@@ -256,8 +256,8 @@ def deploying_a_model(scale: str) -> Demo:
     import tempfile
 
     from scalelab.config import Config
-    from scalelab.ml.serving import model
     from scalelab.ml import models
+    from scalelab.ml.serving import model
 
     with tempfile.TemporaryDirectory(prefix="scalelab-quiz-") as state:
         cfg = Config.load(environ={"SCALELAB_STATE_DIR": state, "MODEL_API_TRAIN_SCALE": scale})
@@ -302,21 +302,38 @@ def shuffles(scale: str) -> Demo:
                  Claim("which, with few keys, is a small fraction of the rows", combined < 0.2 * moved)])
 
 
-@demo(needs=("dask-scheduler", "dask-worker-1", "dask-worker-2"))
+def _one_of_each_kind() -> list[str]:
+    """The reference, the next single-node engine and the first cluster engine, in registry order."""
+    from scalelab.engines import ENGINES, REFERENCE
+
+    single = [e for e, cls in ENGINES.items() if cls.kind() == "single-node" and e != REFERENCE]
+    cluster = [e for e, cls in ENGINES.items() if cls.kind() == "cluster"]
+    return [REFERENCE, *single[:1], *cluster[:1]]
+
+
+def _services_of(names: list[str]) -> tuple[str, ...]:
+    from scalelab.config import Config
+    from scalelab.engines import ENGINES
+
+    cfg = Config.load()
+    return tuple(s for name in names for s in ENGINES[name].services(cfg))
+
+
+@demo(needs=_services_of(_one_of_each_kind()))
 def engines_compared(scale: str) -> Demo:
     from scalelab import workloads
-    from scalelab.engines import ENGINES
+    from scalelab.engines import ENGINES, REFERENCE
     from scalelab.workloads import runner
 
     q = workloads.get("groupby.q1")
-    outcomes = {e: runner.run(q, e, scale=scale) for e in ("pandas", "duckdb", "dask")}
+    outcomes = {e: runner.run(q, e, scale=scale) for e in _one_of_each_kind()}
     status = {(w.name, e): w.status(e) for w in workloads.WORKLOADS.values() for e in ENGINES}
     declared = {e: sum(1 for (_, eng), st in status.items() if eng == e and st.startswith("no:")) for e in ENGINES}
     return Demo({f"groupby.q1 seconds, {e} (timing)": round(o.seconds, 4) for e, o in outcomes.items()}
                 | {"workloads in the registry": len(workloads.WORKLOADS)}
                 | {f"workloads {e} declares it cannot do": n for e, n in declared.items() if n},
-                [Claim("pandas, DuckDB and the Dask cluster give the same answer, checked against pandas",
-                       all(o.checked.startswith("pandas") for o in outcomes.values())),
+                [Claim(f"{', '.join(outcomes)} (a single-node engine and a cluster) give the same answer, "
+                       f"checked against {REFERENCE}", all(o.checked.startswith(REFERENCE) for o in outcomes.values())),
                  Claim("every engine implements each workload or declares why not",
                        all(st != "missing" for st in status.values()))])
 
@@ -325,9 +342,8 @@ def engines_compared(scale: str) -> Demo:
 def kafka_delivery(scale: str) -> Demo:
     import time
 
-    from scalelab.cluster import connect
-
     from scalelab.apps import streaming
+    from scalelab.cluster import connect
 
     topic = streaming.new_topic(f"quiz-delivery-{time.time_ns()}", partitions=1)
     produced = streaming.produce_messages(topic, ((b"k", f"m-{i}".encode()) for i in range(2_000)))
