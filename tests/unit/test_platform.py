@@ -8,15 +8,8 @@ from typer.testing import CliRunner
 
 from scalelab.cli import app
 from scalelab.cluster import platform
-from scalelab.cluster.services import (
-    PROFILES,
-    UnknownService,
-    by_name,
-    enable_profiles,
-    enabled_profiles,
-    forget_profiles,
-    services,
-)
+from scalelab.cluster.services import (PROFILES, UnknownService, by_name, enable_profiles, enabled_profiles,
+                                       forget_profiles, services)
 from scalelab.config import Config
 
 

@@ -20,21 +20,8 @@ from pathlib import Path
 import psutil
 
 from scalelab.config import Config
-from scalelab.datasets.base import (
-    BLOCK_ROWS,
-    SCALES,
-    Dataset,
-    DatasetError,
-    Generator,
-    Progress,
-    Spec,
-    describe_tables,
-    replace_dir,
-    rows_for_scale,
-    sha256,
-    write_manifest,
-    write_table,
-)
+from scalelab.datasets.base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec,
+                                    describe_tables, replace_dir, rows_for_scale, sha256, write_manifest, write_table)
 from scalelab.datasets.events import Events
 from scalelab.datasets.groupby import GroupBy
 from scalelab.datasets.join import Join

@@ -16,16 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from scalelab.datasets.base import (
-    DatasetError,
-    Generator,
-    Spec,
-    Table,
-    check_min_rows,
-    check_no_extra,
-    check_percent,
-    pretty_sci,
-)
+from scalelab.datasets.base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra,
+                                    check_percent, pretty_sci)
 
 START = np.datetime64("2024-01-01T00:00:00", "ms")
 TYPES = np.array(["view", "cart", "remove", "purchase", "search"], dtype=object)

@@ -23,17 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scalelab.datasets.base import (
-    DatasetError,
-    Generator,
-    Spec,
-    Table,
-    check_min_rows,
-    check_no_extra,
-    check_percent,
-    check_sort,
-    pretty_sci,
-)
+from scalelab.datasets.base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra,
+                                    check_percent, check_sort, pretty_sci)
 
 SORT_KEYS = ("id1", "id2", "id3", "id4", "id5", "id6", "v1", "v2", "v3")
 

@@ -28,17 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scalelab.datasets.base import (
-    Generator,
-    Permutation,
-    Spec,
-    Table,
-    check_min_rows,
-    check_no_extra,
-    check_percent,
-    check_sort,
-    pretty_sci,
-)
+from scalelab.datasets.base import (Generator, Permutation, Spec, Table, check_min_rows, check_no_extra,
+                                    check_percent, check_sort, pretty_sci)
 from scalelab.datasets.groupby import sort_table, with_nas
 
 MIN_SMALL, MIN_MEDIUM = 10, 100

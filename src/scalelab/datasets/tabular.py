@@ -34,18 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from scalelab.datasets.base import (
-    BLOCK_ROWS,
-    DatasetError,
-    Generator,
-    Spec,
-    Table,
-    check_min_rows,
-    check_no_extra,
-    check_percent,
-    pretty_sci,
-    rng_for,
-)
+from scalelab.datasets.base import (BLOCK_ROWS, DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra,
+                                    check_percent, pretty_sci, rng_for)
 
 REGIONS = np.array(["north", "south", "east", "west", "central"], dtype=object)
 PLANS = np.array(["basic", "plus", "premium"], dtype=object)

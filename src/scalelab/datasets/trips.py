@@ -16,16 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from scalelab.datasets.base import (
-    DatasetError,
-    Generator,
-    Spec,
-    Table,
-    check_min_rows,
-    check_no_extra,
-    pretty_sci,
-    rng_for,
-)
+from scalelab.datasets.base import (DatasetError, Generator, Spec, Table, check_min_rows, check_no_extra, pretty_sci,
+                                    rng_for)
 
 N_ZONES = 263
 BOROUGHS = ("Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island")
