@@ -114,3 +114,82 @@ def test_model_train_on_the_command_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["model", "train", "--scale", "tiny"])
     assert result.exit_code == 0, result.output
     assert "held-out ROC AUC" in result.output and (tmp_path / "models" / "churn.joblib").exists()
+
+
+# -- hostile input (issue 25): refused cheaply and plainly, nothing counted that did not happen -----
+def _one(customers) -> dict:
+    return load.customers_payload(customers.head(1))["customers"][0]
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(client):
+    from scalelab.ml.serving.app import MAX_BODY
+
+    got = client.post("/predict", content=b"x" * (MAX_BODY + 1), headers={"content-type": "application/json"})
+    assert got.status_code == 413 and "larger than" in got.json()["detail"] and len(got.content) < 300
+
+
+def test_a_batch_over_the_limit_is_refused_before_any_customer_is_validated(client):
+    from scalelab.ml.serving.app import MAX_BATCH
+
+    got = client.post("/predict", json={"customers": [{}] * (MAX_BATCH + 1)})
+    assert got.status_code == 422
+    errors = got.json()["detail"]
+    # One error about the length; the 1,001 invalid customers were never looked at.
+    assert len(errors) == 1 and errors[0]["type"] == "too_long" and errors[0]["loc"] == ["body", "customers"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_and_infinity_are_refused_with_422_naming_the_field(client, customers, literal):
+    row = json.dumps({"customers": [_one(customers) | {"balance": 0.0}]}).replace('"balance": 0.0',
+                                                                                    f'"balance": {literal}')
+    got = client.post("/predict", content=row, headers={"content-type": "application/json"})
+    assert got.status_code == 422, got.text
+    (error,) = got.json()["detail"]
+    assert error["loc"][-1] == "balance" and "finite number" in error["msg"]
+
+
+@pytest.mark.parametrize("field, value", [("balance", 1e308), ("balance", -1e12), ("income", 1e12)])
+def test_every_number_is_bounded(client, customers, field, value):
+    got = client.post("/predict", json={"customers": [_one(customers) | {field: value}]})
+    assert got.status_code == 422 and got.json()["detail"][0]["loc"][-1] == field
+
+
+def test_a_refusal_never_echoes_the_input_and_lists_a_bounded_number_of_errors(client, customers):
+    from scalelab.ml.serving.app import MAX_ERRORS
+
+    bad = [_one(customers) | {"plan": "p" * 150} for _ in range(1_000)]
+    got = client.post("/predict", json={"customers": bad})
+    assert got.status_code == 422
+    errors = got.json()["detail"]
+    assert len(errors) == MAX_ERRORS + 1 and "980 more errors" in errors[-1]["msg"]
+    assert "ppppp" not in got.text and all("input" not in e for e in errors)
+
+
+def test_a_failed_prediction_is_a_counted_500_and_its_rows_stay_out_of_the_drift_window(cfg, customers,
+                                                                                          monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as fresh:
+        def broken(self, X):
+            raise ValueError("the model failed")
+
+        monkeypatch.setattr(Pipeline, "predict_proba", broken)
+        got = fresh.post("/predict", json=load.customers_payload(customers.head(3)))
+        assert got.status_code == 500
+        assert fresh.get("/drift").json()["rows_seen"] == 0
+        assert 'scalelab_requests_total{path="/predict",status="500"} 1' in fresh.get("/metrics").text
+
+
+def test_the_model_is_unpickled_from_the_bytes_that_were_hashed(cfg, monkeypatch):
+    import hashlib
+    import io
+
+    import joblib
+
+    model.train(cfg)
+    seen = []
+    real = joblib.load
+    monkeypatch.setattr(joblib, "load", lambda source: seen.append(source) or real(source))
+    _, card, _ = model.load(cfg)
+    (source,) = seen
+    assert isinstance(source, io.BytesIO) and hashlib.sha256(source.getvalue()).hexdigest() == card.sha256

@@ -10,6 +10,7 @@ the drift monitor compares live inputs with). `load` checks all of it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import platform
 from dataclasses import asdict, dataclass
@@ -93,7 +94,10 @@ def load(cfg: Config | None = None):
         raise ModelError(f"no trained model in {model_file.parent}: run `scalelab model train` "
                          "(the model-api service trains one when it starts)")
     card = Card(**json.loads(card_file.read_text()))
-    if hashlib.sha256(model_file.read_bytes()).hexdigest() != card.sha256:
+    # One read: the bytes that are hashed are the bytes that are unpickled, so a file replaced
+    # between the check and the load cannot slip through.
+    blob = model_file.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != card.sha256:
         raise ModelError(f"{model_file} does not match its card's sha256 (changed or half-written): "
                          "run `scalelab model train`")
     now = _versions()
@@ -102,7 +106,7 @@ def load(cfg: Config | None = None):
         raise ModelError("the model was saved with other library versions than these: "
                          + ", ".join(f"{k} {was} (saved) vs {v} (here)" for k, (was, v) in differ.items())
                          + "; unpickling across versions is unsafe: run `scalelab model train`")
-    return joblib.load(model_file), card, pd.read_parquet(reference_file)
+    return joblib.load(io.BytesIO(blob)), card, pd.read_parquet(reference_file)
 
 
 def load_or_train(cfg: Config | None = None):
