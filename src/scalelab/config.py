@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,9 +47,30 @@ def write_private(path: Path, text: str, replace: bool = True) -> Path:
         if replace:
             os.replace(tmp, path)
         else:
-            os.link(tmp, path)      # never replaces
+            try:
+                os.link(tmp, path)      # never replaces
+            except FileExistsError:
+                raise
+            except OSError:
+                # A file system without hard links (some network and VM shares): O_EXCL creates
+                # only if absent, as atomically; a reader may see it empty for a moment (kept_secret waits).
+                fd_new = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd_new, "w") as fh:
+                    fh.write(text)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """A folder only its owner may enter (0700), made so or tightened if it is ours and wider."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError:             # a read-only mount (compose's secrets): its mode is the host's to set
+            pass
     return path
 
 
@@ -311,15 +333,24 @@ class Config:
         """
         if filename not in KEPT_SECRETS:
             raise ValueError(f"{filename!r} is not in config.KEPT_SECRETS (scripts/compose.sh makes those)")
-        path = self.state_dir / "secrets" / filename
+        path = self.secrets_dir / filename
         if not (path.exists() and path.read_text().strip()):
             token = secrets.token_hex(24) + "\n"
             try:
                 write_private(path, token, replace=False)
             except FileExistsError:
-                if not path.read_text().strip():  # an empty file (a truncated copy): replace it
+                # Another process made it; where hard links are missing it may not have written yet.
+                deadline = time.monotonic() + 2.0
+                while not path.read_text().strip() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if not path.read_text().strip():  # still empty (a truncated copy): replace it
                     write_private(path, token)
         return path.read_text().strip()
+
+    @property
+    def secrets_dir(self) -> Path:
+        """.state/secrets, mode 0700 in both runtimes (a listing of it says which services have passwords)."""
+        return private_dir(self.state_dir / "secrets")
 
     @property
     def jupyter_token(self) -> str:
@@ -372,7 +403,7 @@ class Config:
     @property
     def ray_token_path(self) -> Path:
         self.kept_secret("ray-token")
-        return self.state_dir / "secrets" / "ray-token"
+        return self.secrets_dir / "ray-token"
 
     def client_env(self) -> dict[str, str]:
         """What a client (a notebook kernel, a test) needs to find and join the stack."""

@@ -110,3 +110,29 @@ def test_the_ray_head_turns_off_grpc_fork_handlers(tmp_path):
     launch = head.launch(cfg, head.instance)
     assert launch.env["GRPC_ENABLE_FORK_SUPPORT"] == "false"
     assert "--ray-client-server-port" in launch.argv
+
+
+def test_the_secrets_folder_is_the_owners_alone_even_when_it_was_made_wider(tmp_path):
+    cfg = Config.load(environ={"SCALELAB_STATE_DIR": str(tmp_path / "state")})
+    cfg.kept_secret("postgres-password")
+    secrets_dir = tmp_path / "state" / "secrets"
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+    secrets_dir.chmod(0o755)                      # a checkout from before, or a umask of 022
+    cfg.kept_secret("redis-password")
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+
+
+def test_a_file_system_without_hard_links_still_keeps_one_secret(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    cfg = Config.load(environ={"SCALELAB_STATE_DIR": str(tmp_path / "state")})
+    first = cfg.kept_secret("postgres-password")
+    assert len(first) == 48 and cfg.kept_secret("postgres-password") == first
+    path = tmp_path / "state" / "secrets" / "postgres-password"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["postgres-password"]     # no temporary file left

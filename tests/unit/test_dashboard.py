@@ -43,3 +43,17 @@ def test_the_selection_keeps_every_trip_once(data):
     by_borough = sum(len(dashboard.select(trips, zones, b)) for b in zones["borough"].unique())
     assert by_borough == len(dashboard.select(trips, zones, dashboard.ALL)) == len(trips)
     assert isinstance(dashboard.select(trips, zones, "Bronx"), pd.DataFrame)
+
+
+@pytest.mark.parametrize("value", [["Queens"], {"a": 1}, "Atlantis", None, 7])
+def test_a_borough_that_is_not_in_the_dropdown_is_a_400_saying_so(data, value):
+    client = dashboard.create_app().server.test_client()
+    got = client.post("/_dash-update-component", json=dashboard.callback_payload(value))
+    assert got.status_code == 400 and "borough must be one of" in got.get_json()["error"]
+
+
+def test_a_body_that_is_not_a_callback_request_is_a_400(data):
+    client = dashboard.create_app().server.test_client()
+    for body in (b"{not json", b"[]", b'{"inputs": "x"}'):
+        got = client.post("/_dash-update-component", data=body, content_type="application/json")
+        assert got.status_code == 400, body

@@ -130,6 +130,12 @@ def test_the_manifest_describes_the_files(root):
     ({"scale": "tiny", "nas": 101}, "percentage"),
     ({"scale": "tiny", "sort": 2}, "sort=2"),
     ({"scale": "tiny", "colour": 1}, "not ['colour']"),
+    # Every parameter names a folder: anything but a whole number is refused before it can (issue 25).
+    ({"scale": "tiny", "K": "../1"}, "K='../1' must be a whole number"),
+    ({"scale": "tiny", "K": [1]}, "K=[1] must be a whole number"),
+    ({"scale": "tiny", "nas": None}, "nas=None must be a whole number"),
+    ({"scale": "tiny", "K": 1.5}, "K=1.5 must be a whole number"),
+    ({"scale": "tiny", "K": True}, "K=True must be a whole number"),
 ])
 def test_bad_scales_and_parameters_get_clear_errors(root, kwargs, words):
     with pytest.raises(datasets.DatasetError) as err:

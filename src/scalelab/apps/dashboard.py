@@ -83,6 +83,23 @@ def create_app(cfg: Config | None = None):
         dcc.Graph(id="per-hour"), dcc.Graph(id="fares"), dcc.Graph(id="map"),
     ])
 
+    @app.server.before_request
+    def refuse_bad_input():
+        # A callback's inputs come from the browser, so anyone can post anything: a borough that is
+        # not one of the dropdown's is a 400 saying so, never a 500 from deep inside pandas.
+        from flask import jsonify, request
+
+        if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
+            return None
+        body = request.get_json(silent=True)
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+            return jsonify(error="the body must be a Dash callback request: {\"inputs\": [...], ...}"), 400
+        for item in inputs:
+            if item.get("id") == "borough" and item.get("value") not in boroughs:
+                return jsonify(error=f"borough must be one of {boroughs}, not {str(item.get('value'))[:80]!r}"), 400
+        return None
+
     @app.callback(Output("per-hour", "figure"), Output("fares", "figure"), Output("map", "figure"),
                   Input("borough", "value"))
     def update(borough):

@@ -21,7 +21,8 @@ import psutil
 
 from scalelab.config import Config
 from scalelab.datasets.base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec,
-                                    describe_tables, replace_dir, rows_for_scale, sha256, write_manifest, write_table)
+                                    describe_tables, replace_dir, rows_for_scale, sha256, whole, write_manifest,
+                                    write_table)
 from scalelab.datasets.events import Events
 from scalelab.datasets.groupby import GroupBy
 from scalelab.datasets.join import Join
@@ -51,6 +52,7 @@ def generator(name: str) -> Generator:
 def resolve(name: str, scale: str | None = None, rows: int | None = None, **params) -> Spec:
     if (scale is None) == (rows is None):
         raise DatasetError("give a scale (" + ", ".join(SCALES) + ") or a row count, not both")
+    params = {key: whole(key, value) for key, value in params.items()}
     return generator(name).spec(rows if rows is not None else rows_for_scale(scale), **params)
 
 

@@ -142,7 +142,7 @@ class Generator(ABC):
         """After all tables are written (sorting, for instance). Default: nothing."""
 
     def parse_params(self, raw: dict[str, str]) -> dict:
-        return {k: _number(k, v) for k, v in raw.items()}
+        return {k: whole(k, v) for k, v in raw.items()}
 
 
 # -- parameter checks shared by the generators' spec() ------------------------------
@@ -166,11 +166,22 @@ def check_sort(sort: int) -> None:
         raise DatasetError(f"sort={sort} must be 0 (random order) or 1 (sorted)")
 
 
-def _number(key: str, value: str) -> int:
-    try:
-        return int(float(value))
-    except ValueError:
-        raise DatasetError(f"parameter {key}={value!r} is not a number") from None
+def whole(key: str, value) -> int:
+    """A generator parameter as an int: every parameter names a data set, so each must be a whole number.
+
+    From the command line it arrives as text ("100", "1e2"); from Python as a number. Anything else
+    (a list, None, "../1", 1.5) is refused here, before it can reach a folder name or a comparison.
+    """
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number \
+            or number in (float("inf"), float("-inf")) or int(number) != number:
+        raise DatasetError(f"parameter {key}={value!r} must be a whole number")
+    return int(number)
 
 
 # -- writing -----------------------------------------------------------------------
