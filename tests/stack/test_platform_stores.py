@@ -112,3 +112,54 @@ def test_counters_fed_from_the_stream_equal_the_batch_ones(rds, require, client_
     online = stores.online_features(rds, sorted(events["user_id"].unique()), prefix)
     compare.compare(online, stores.batch_features(events))
     stores.clear_features(rds, prefix)
+
+
+@pytest.mark.kafka
+def test_malformed_messages_go_to_the_dead_letter_topic_and_every_good_event_counts_once(rds, require,
+                                                                                         client_environment):
+    # 100,000 messages, 1% of them not events, spread through the stream (issue 25): the feed must
+    # neither stop nor skip a good event, and must keep every bad one, with its reason.
+    from scalelab import datasets
+    from scalelab.apps import stores, streaming
+    from scalelab.workloads import compare
+
+    require("kafka")
+    events = pd.read_parquet(datasets.generate("events", rows=99_000, users=2_000).table_path())
+    bad = [b"{not json", b"null", b'{"event_id": 1}', b"\xff"] * 250
+    good = list(streaming.event_messages(events))
+    stream, bad_left = [], iter(bad)
+    for i, pair in enumerate(good):
+        stream.append(pair)
+        if i % 99 == 98:                                    # one bad message after every 99 good ones
+            stream.append((b"bad", next(bad_left)))
+    assert len(stream) == 100_000 and sum(1 for k, _ in stream if k == b"bad") == 1_000
+    topic = streaming.new_topic("platform-dead-letter-test")
+    streaming.new_topic(streaming.dead_letter_topic(topic), partitions=1)
+    sent = streaming.produce_messages(topic, stream)
+    assert sent.acknowledged == 100_000
+    prefix = "dead-letter-test:user"
+    stores.clear_features(rds, prefix)
+    fed = stores.feed_from_kafka(rds, topic, group=f"{topic}-g", prefix=prefix, expected=len(stream))
+    assert fed == len(events) and fed.dead_lettered == 1_000
+    online = stores.online_features(rds, sorted(events["user_id"].unique()), prefix)
+    compare.compare(online, stores.batch_features(events))          # every good event exactly once
+    letters = streaming.read_topic(streaming.dead_letter_topic(topic))
+    assert sorted(letters["value"]) == sorted(v for k, v in stream if k == b"bad")
+    stores.clear_features(rds, prefix)
+
+
+def test_table_and_column_names_are_quoted_identifiers_never_sql(cfg, pg):
+    # A name with a quote, a space and a semicolon is one identifier to PostgreSQL (issue 25): it
+    # round-trips through both loaders and both readers, and no statement is smuggled in.
+    from scalelab.apps import stores
+
+    name = 'odd "name"; DROP TABLE trips --'
+    frame = pd.DataFrame({'id': [1, 2, 3], 'a "quoted" column': ["x", None, "z"]})
+    stores.load_rows(frame, name, cfg)
+    assert stores.table_summary(name, "id", cfg) == (3, 6)
+    stores.load_copy(frame, name, cfg)
+    assert stores.table_summary(name, "id", cfg) == (3, 6)
+    back = stores.read_arrow(name, cfg).to_pandas()
+    assert list(back.columns) == list(frame.columns) and back["id"].tolist() == [1, 2, 3]
+    with stores._conn(cfg) as conn:
+        conn.execute(stores.sql.SQL("DROP TABLE {}").format(stores.sql.Identifier(name)))

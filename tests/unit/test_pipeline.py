@@ -95,3 +95,12 @@ def test_the_cli_refuses_bad_days_and_steps_and_reports_bad_data(cfg, monkeypatc
     assert runner.invoke(app, ["pipeline", "generate", "--day", "2025-03-01", "--rows", "50", "--dirty"]).exit_code == 0
     result = runner.invoke(app, ["pipeline", "validate", "--day", "2025-03-01"])
     assert result.exit_code == 1 and "fail validation" in result.output and "repeated" in result.output
+
+
+def test_a_data_folder_with_a_quote_in_its_name_is_read_as_a_path_not_as_sql(tmp_path):
+    # Paths go to DuckDB as values: a folder named q'x ended the SQL string literal (issue 25).
+    quoted = Config.load(root=tmp_path, environ={"SCALELAB_STATE_DIR": str(tmp_path / "state"),
+                                                 "SCALELAB_DATA_DIR": str(tmp_path / "q'x")})
+    path = pipeline.generate(DAY, 300, cfg=quoted)
+    assert "q'x" in str(path)
+    assert int(pipeline.transform_duckdb(path)["trips"].sum()) == 300

@@ -95,3 +95,10 @@ def test_bound_to_every_interface_postgres_takes_passworded_clients_from_anywher
     platform.write_hba(cfg, data)
     assert (data / "pg_hba.conf").read_text().splitlines()[1:] == [
         "host all all 0.0.0.0/0 scram-sha-256", "host all all ::/0 scram-sha-256"]
+
+
+def test_a_postgres_identifier_is_quoted_by_psycopg_with_its_quotes_doubled():
+    from scalelab.apps import stores
+
+    assert stores.ident('t') == '"t"'
+    assert stores.ident('a"; DROP TABLE x; --') == '"a""; DROP TABLE x; --"'

@@ -143,3 +143,11 @@ def test_cli_workloads_where_prints_every_engine_reference_rules_and_tests():
     assert "rtol=1e-09" in result.output and "-k 'groupby.q3-'" in result.output
     unknown = CliRunner().invoke(app, ["workloads", "--where", "groupby.q99"])
     assert unknown.exit_code == 2 and "unknown workload 'groupby.q99'" in unknown.output
+
+
+def test_duckdb_reads_a_data_set_whose_folder_has_a_quote_in_its_name(tmp_path):
+    from scalelab import datasets
+
+    ds = datasets.generate("groupby", scale="tiny", root=tmp_path / "q'x", K=10)
+    outcome = workloads.run(workloads.get("groupby.q1"), "duckdb", data=ds.path)
+    assert outcome.checked == "pandas reference" and outcome.rows == 10

@@ -173,7 +173,7 @@ def transform_duckdb(path: Path) -> pd.DataFrame:
     import duckdb
 
     with duckdb.connect() as con:
-        con.execute(f"CREATE VIEW trips AS SELECT * FROM read_parquet('{path}')")
+        con.read_parquet(str(path)).create_view("trips")      # the path as a value, not SQL text
         return con.execute(ZONE_DAILY_SQL).df()
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from psycopg import sql
 
 from scalelab.cluster import maven
 from scalelab.config import Config
@@ -40,10 +41,18 @@ def _conn(cfg: Config | None = None):
 _PG_TYPES = {"i": "bigint", "u": "bigint", "f": "double precision", "b": "boolean", "M": "timestamp"}
 
 
+def ident(name: str) -> str:
+    """A table or column name as PostgreSQL SQL text, quoted by psycopg (a quote inside is doubled):
+    for the clients that take SQL as a string (ADBC, Spark's JDBC source)."""
+    return sql.Identifier(name).as_string(None)
+
+
 def _create(cur, frame: pd.DataFrame, table: str) -> None:
-    columns = ", ".join(f'"{c}" {_PG_TYPES.get(frame[c].dtype.kind, "text")}' for c in frame.columns)
-    cur.execute(f'DROP TABLE IF EXISTS "{table}"')
-    cur.execute(f'CREATE TABLE "{table}" ({columns})')
+    columns = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(str(c)),
+                                                         sql.SQL(_PG_TYPES.get(frame[c].dtype.kind, "text")))
+                                 for c in frame.columns)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), columns))
 
 
 def _rows(frame: pd.DataFrame):
@@ -54,12 +63,13 @@ def _rows(frame: pd.DataFrame):
 
 def load_rows(frame: pd.DataFrame, table: str, cfg: Config | None = None) -> float:
     """The slow way, for comparison: one INSERT statement per row (one transaction). Seconds."""
-    placeholders = ", ".join(["%s"] * len(frame.columns))
+    insert = sql.SQL("INSERT INTO {} VALUES ({})").format(
+        sql.Identifier(table), sql.SQL(", ").join([sql.Placeholder()] * len(frame.columns)))
     start = time.perf_counter()
     with _conn(cfg) as conn, conn.cursor() as cur:
         _create(cur, frame, table)
         for row in _rows(frame):
-            cur.execute(f'INSERT INTO "{table}" VALUES ({placeholders})', row)
+            cur.execute(insert, row)
     return time.perf_counter() - start
 
 
@@ -68,7 +78,7 @@ def load_copy(frame: pd.DataFrame, table: str, cfg: Config | None = None) -> flo
     start = time.perf_counter()
     with _conn(cfg) as conn, conn.cursor() as cur:
         _create(cur, frame, table)
-        with cur.copy(f'COPY "{table}" FROM STDIN') as copy:
+        with cur.copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
             for row in _rows(frame):
                 copy.write_row(row)
     return time.perf_counter() - start
@@ -77,7 +87,8 @@ def load_copy(frame: pd.DataFrame, table: str, cfg: Config | None = None) -> flo
 def table_summary(table: str, key: str, cfg: Config | None = None) -> tuple[int, int]:
     """(rows, sum of `key`): a cheap fingerprint to compare two loads of the same data."""
     with _conn(cfg) as conn:
-        rows, total = conn.execute(f'SELECT count(*), coalesce(sum("{key}"), 0) FROM "{table}"').fetchone()
+        rows, total = conn.execute(sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM {}").format(
+            sql.Identifier(key), sql.Identifier(table))).fetchone()
     return int(rows), int(total)
 
 
@@ -97,7 +108,7 @@ def read_arrow(table: str, cfg: Config | None = None):
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(_cfg(cfg).postgres_uri()) as conn, conn.cursor() as cur:
-        cur.execute(f'SELECT * FROM "{table}"')
+        cur.execute(f"SELECT * FROM {ident(table)}")
         return cur.fetch_arrow_table()
 
 
@@ -137,11 +148,12 @@ def read_spark(session, table: str, partition_column: str | None = None, partiti
                cfg: Config | None = None):
     """Spark's JDBC source. With a numeric `partition_column`, `partitions` executors' tasks each read
     one range of it in parallel (Spark asks PostgreSQL for the bounds first); without, one task reads all."""
-    reader = session.read.format("jdbc").options(dbtable=f'"{table}"', **jdbc_options(cfg))
+    reader = session.read.format("jdbc").options(dbtable=ident(table), **jdbc_options(cfg))
     if partition_column:
         with _conn(cfg) as conn:
-            low, high = conn.execute(f'SELECT min("{partition_column}"), max("{partition_column}") '
-                                     f'FROM "{table}"').fetchone()
+            column = sql.Identifier(partition_column)
+            low, high = conn.execute(sql.SQL("SELECT min({}), max({}) FROM {}").format(
+                column, column, sql.Identifier(table))).fetchone()
         if low is None:
             raise StoreError(f"{table} is empty: nothing to partition by {partition_column}")
         reader = reader.options(partitionColumn=partition_column, lowerBound=str(low), upperBound=str(high),
@@ -176,29 +188,52 @@ def update_features(client, events: pd.DataFrame, prefix: str = "features:user")
     return int(counts.sum())
 
 
+class Fed(int):
+    """The events a feed applied (an int, as before), and how many messages went to the dead-letter topic."""
+    dead_lettered: int
+
+    def __new__(cls, applied: int, dead_lettered: int) -> Fed:
+        fed = super().__new__(cls, applied)
+        fed.dead_lettered = dead_lettered
+        return fed
+
+
 def feed_from_kafka(client, topic: str, group: str, prefix: str = "features:user", expected: int | None = None,
-                    idle_s: float = 10.0) -> int:
-    """Consume `topic` in batches, update the counters, then commit: the stream feeds the store."""
-    from scalelab.apps.streaming import decode_events
+                    idle_s: float = 10.0) -> Fed:
+    """Consume `topic` in batches, update the counters, then commit: the stream feeds the store.
+
+    A message that is not an event goes to the topic's dead-letter topic (with the reason) and the
+    rest of its batch is applied; `expected` counts messages consumed, good and bad.
+    """
+    from scalelab.apps.streaming import send_dead_letters, split_events
     from scalelab.cluster import connect
 
     consumer = connect.kafka_consumer(topic, group_id=group, enable_auto_commit=False, consumer_timeout_ms=1000)
-    applied, last = 0, time.monotonic()
+    applied, dead, consumed, last = 0, 0, 0, time.monotonic()
     try:
-        while expected is None or applied < expected:
+        while expected is None or consumed < expected:
             batch = consumer.poll(timeout_ms=1000, max_records=5000)
             records = [r for part in batch.values() for r in part]
             if not records:
                 if time.monotonic() - last > idle_s:
                     break
                 continue
-            frame = pd.DataFrame({"key": [r.key for r in records], "value": [r.value for r in records]})
-            applied += update_features(client, decode_events(frame), prefix)
+            frame = pd.DataFrame({"partition": [r.partition for r in records], "offset": [r.offset for r in records],
+                                  "key": [r.key for r in records], "value": [r.value for r in records]})
+            decoded = split_events(frame)
+            if len(decoded.bad):
+                sent = send_dead_letters(topic, decoded.bad)
+                if sent.acknowledged != len(decoded.bad):   # not committed: the batch comes again
+                    raise RuntimeError(f"the dead-letter topic took {sent.acknowledged} of {len(decoded.bad)} "
+                                       "messages; nothing of this batch was committed")
+                dead += len(decoded.bad)
+            applied += update_features(client, decoded.events, prefix)
             consumer.commit()
+            consumed += len(records)
             last = time.monotonic()
     finally:
         consumer.close()
-    return applied
+    return Fed(applied, dead)
 
 
 def online_features(client, users, prefix: str = "features:user") -> pd.DataFrame:

@@ -180,8 +180,11 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
     start = time.perf_counter()
     sent = 0
     try:
-        for key, value in messages:
-            producer.send(topic, key=key, value=value).add_callback(ok((key, value))).add_errback(failed)
+        for message in messages:            # (key, value) or (key, value, headers)
+            key, value = message[0], message[1]
+            headers = message[2] if len(message) > 2 else None
+            producer.send(topic, key=key, value=value, headers=headers).add_callback(ok((key or b"", value))) \
+                .add_errback(failed)
             sent += 1
         producer.flush()
     finally:
@@ -229,11 +232,75 @@ def pairs_checksum(pairs) -> int:
     return int(sum(message_crc(k, v) for k, v in pairs))
 
 
+# What each field of an event message must be; None marks the fields that may be JSON null.
+FIELD_TYPES = {"event_id": (int,), "user_id": (int,), "session_id": (int,), "event_type": (str,),
+               "item_id": (int, None), "price": (float, int, None), "event_time_ms": (int,), "is_late": (bool,)}
+
+
+def event_problem(value) -> str | None:
+    """Why a message's value is not an event (None when it is one)."""
+    try:
+        event = json.loads(value)
+    except (ValueError, TypeError) as exc:      # not JSON, not UTF-8, or not bytes at all
+        return f"not JSON: {exc}"[:200]
+    if not isinstance(event, dict):
+        return f"not a JSON object but {type(event).__name__}"
+    for name, kinds in FIELD_TYPES.items():
+        if name not in event:
+            return f"no field {name!r}"
+        v = event[name]
+        if v is None and None in kinds:
+            continue
+        if isinstance(v, bool) != (kinds == (bool,)) or not isinstance(v, tuple(k for k in kinds if k)):
+            return f"field {name!r} is {type(v).__name__} {str(v)[:40]!r}"
+        if isinstance(v, float) and v != v:
+            return f"field {name!r} is NaN"
+    return None
+
+
+@dataclass
+class Decoded:
+    events: pd.DataFrame          # the events, shaped like the data set's table
+    bad: pd.DataFrame             # the messages that are not events: their columns, and `reason`
+
+
+def split_events(messages: pd.DataFrame) -> Decoded:
+    """The events of a batch of messages, and apart from them every message that is not one.
+
+    One malformed message (b'{not json', b'null', a field missing or of another type) must not
+    stop the batch: the rest are decoded, and the bad ones kept with the reason, for a dead-letter topic.
+    """
+    reasons = [event_problem(v) for v in messages["value"]]
+    ok = np.array([r is None for r in reasons], dtype=bool)
+    good = messages[ok]
+    out = pd.DataFrame([json.loads(v) for v in good["value"]], columns=list(FIELD_TYPES))
+    out["event_time"] = pd.to_datetime(out.pop("event_time_ms").astype("int64"), unit="ms")
+    bad = messages[~ok].assign(reason=[r for r in reasons if r is not None])
+    return Decoded(out[EVENT_COLUMNS], bad.reset_index(drop=True))
+
+
 def decode_events(messages: pd.DataFrame) -> pd.DataFrame:
-    """The events back as a frame shaped like the data set's table."""
-    out = pd.DataFrame([json.loads(v) for v in messages["value"]])
-    out["event_time"] = pd.to_datetime(out.pop("event_time_ms"), unit="ms")
-    return out[EVENT_COLUMNS]
+    """The events back as a frame shaped like the data set's table; a message that is not an event
+    is an error naming it (split_events keeps the rest instead)."""
+    decoded = split_events(messages)
+    if len(decoded.bad):
+        first = decoded.bad.iloc[0]
+        where = f" at partition {first['partition']}, offset {first['offset']}" if "offset" in decoded.bad else ""
+        raise StreamError(f"{len(decoded.bad):,} of {len(messages):,} messages are not events; the first{where}: "
+                          f"{first['reason']} (streaming.split_events decodes the rest)")
+    return decoded.events
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dead-letter"
+
+
+def send_dead_letters(topic: str, bad: pd.DataFrame) -> Produced:
+    """Each bad message, as it came, to `topic`'s dead-letter topic, its reason in a header."""
+    keys = bad["key"] if "key" in bad else [None] * len(bad)
+    triples = [(k, v, [("scalelab-reason", r.encode()), ("scalelab-source-topic", topic.encode())])
+               for k, v, r in zip(keys, bad["value"], bad["reason"], strict=True)]
+    return produce_messages(dead_letter_topic(topic), triples)
 
 
 # -- Spark Structured Streaming -------------------------------------------------------

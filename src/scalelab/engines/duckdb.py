@@ -36,9 +36,11 @@ class DuckDBEngine(Engine):
         super().stop()
 
     def load(self, tables: dict[str, Path]) -> dict[str, Any]:
-        # Views, not tables: each query reads the Parquet files (and pushes filters into them).
+        # Views, not tables: each query reads the Parquet files (and pushes filters into them). Made
+        # through the relation API, so a path is a value, never pasted into SQL text (a folder named
+        # q'x would end the string literal).
         for name, path in tables.items():
-            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}/*.parquet')")
+            self.con.read_parquet(f"{path}/*.parquet").create_view(name, replace=True)
         return {name: self.con.table(name) for name in tables}
 
     def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
