@@ -55,7 +55,8 @@ class DuckDBEngine(Engine):
         return cls(threads=cores)
 
     def cores(self) -> int:
-        return int(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
+        # fetchall, not fetchone: a half-read result would block the next statement on the connection.
+        return int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
     def versions(self) -> dict[str, str]:
         import duckdb
