@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -59,6 +60,25 @@ def write_private(path: Path, text: str, replace: bool = True) -> Path:
                     fh.write(text)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def owned_private_dir(path: Path, what: str) -> Path:
+    """A folder of this user's alone (0700), at a name others may know: refused when it exists and is
+    not ours, since whoever made it first could read or replace what we put in it (sockets, say)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder" if not stat.S_ISDIR(info.st_mode) \
+            else f"owned by uid {info.st_uid}, not by this user (uid {os.getuid()})"
+        raise ConfigError(f"{what} {path} exists and is {kind}: another user may have made it first. "
+                          f"Remove it, or point RAY_TEMP_DIR at a folder of your own.")
+    if info.st_mode & 0o077:
+        os.chmod(path, 0o700)
     return path
 
 
@@ -258,7 +278,8 @@ class Config:
             return Path(raw)
         import hashlib
         tag = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:8]
-        return Path("/tmp") / f"scalelab-ray-{tag}"
+        # The user's id in the name too: two users' checkouts never share (or race for) one folder.
+        return Path("/tmp") / f"scalelab-ray-{os.getuid()}-{tag}"
 
     # -- addresses ------------------------------------------------------------
     @property

@@ -16,7 +16,7 @@ from typing import Callable
 
 from scalelab.cluster import airflow, health, kafka, platform
 from scalelab.cluster.java import require_java
-from scalelab.config import Config
+from scalelab.config import Config, owned_private_dir
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,8 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
 
 
 def _ray_head(cfg: Config, _: int) -> Launch:
-    temp = cfg.ray_temp_dir
-    temp.mkdir(parents=True, exist_ok=True)
+    # 0700 and ours: Ray makes its sockets/ and runtime_resources/ world-writable inside it.
+    temp = owned_private_dir(cfg.ray_temp_dir, "Ray's temp folder")
     # Every start leaves a session folder of logs; only the running head needs one.
     for old in temp.glob("session_2*"):
         shutil.rmtree(old, ignore_errors=True)
