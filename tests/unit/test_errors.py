@@ -90,3 +90,10 @@ def test_a_service_that_dies_while_starting_fails_up_with_its_log(isolated_env, 
         assert log.count("scalelab: starting dask-worker-1") == 2
     finally:
         local.down(Config.load())
+
+
+@pytest.mark.timeout(15)          # Ray client's own retries took 40 s and ended in "connection timeout"
+def test_a_ray_client_address_that_does_not_answer_fails_at_once_saying_run_make_up(isolated_env, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{isolated_env['RAY_CLIENT_PORT']}")
+    with pytest.raises(connect.StackNotUp, match=r"The Ray client server is not reachable at ray://.*make up"):
+        connect.ray()

@@ -86,8 +86,8 @@ def ray(**kwargs: Any):
     """Join the Ray head as a driver (ray.init); returns Ray's context."""
     cfg = _config()
     address = cfg.ray_address
-    if not address.startswith("ray://"):
-        _require("The Ray head", address)
+    # A ray:// address too: Ray's client retries a silent server for 40 s, then says only "timeout".
+    _require("The Ray client server" if address.startswith("ray://") else "The Ray head", address)
     imported_before = "ray" in sys.modules
     missing = {k: v for k, v in cfg.ray_env().items() if k not in os.environ}
     os.environ.update(missing)
