@@ -17,11 +17,11 @@ export UV_PYTHON_DOWNLOADS ?= never
 # minutes on 2 cores at `small`; SUITE=all adds join, time series, cleaning, features and ML.
 BENCH_SUITE := groupby
 
-.PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit \
+.PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit test-quick \
         test-compose images platform-packages airflow-venv clean
 
 # The targets used every day, shown first by `make help` in this order; the rest follow as written.
-DAILY := up down status logs test bench
+DAILY := up down status logs test test-quick bench
 
 help: ## Show this help
 	@awk -v daily="$(DAILY)" 'BEGIN {FS = ":.*## "; n = split(daily, d, " "); for (i = 1; i <= n; i++) at[d[i]] = i} \
@@ -138,6 +138,10 @@ labs: up ## Execute every lab notebook on the stack: make labs SCALE=small (defa
 
 test-unit: $(STAMP) ## Run the tests that need no running stack
 	$(VENV)/bin/pytest tests/unit
+
+test-quick: $(STAMP) ## The edit loop, no stack: the unit tests, then one in-process engine's matrix (ENGINE=duckdb)
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider
+	$(VENV)/bin/pytest tests/workloads -q -p no:cacheprovider -m $(or $(ENGINE),duckdb)
 
 test: setup browser platform-packages ## Start the stack, run the whole suite (labs included), stop what it started
 	@bash scripts/test.sh

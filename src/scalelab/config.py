@@ -272,7 +272,8 @@ class Config:
     @cached_property
     def ray_temp_dir(self) -> Path:
         # Ray puts unix sockets under its temp dir; their paths must stay under
-        # 108 bytes, so a deep checkout cannot hold it. One short folder per checkout.
+        # 108 bytes, so a deep checkout cannot hold it. One short folder per checkout, private to
+        # its user (Ray's own folder, which Ray makes 0777, is `ray/` inside it).
         raw = self._values.get("RAY_TEMP_DIR") or ""
         if raw:
             return Path(raw)

@@ -70,3 +70,17 @@ def test_ray_dashboard_refuses_a_request_without_the_token(cfg):
     assert requests.get(url, timeout=10).status_code in (401, 403)
     token = cfg.ray_token_path.read_text().strip()
     assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+
+def test_rays_sockets_sit_in_a_folder_only_this_user_can_enter(cfg, require):
+    # Ray makes its temp folder and sockets/ 0777 without the sticky bit (issue 25): inside a 0700
+    # folder of ours, no other local user can reach or replace them.
+    import os
+    import stat
+
+    require("ray-head")
+    private = cfg.ray_temp_dir
+    info = os.lstat(private)
+    assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) == 0o700
+    sessions = list((private / "ray").glob("session_2*"))
+    assert sessions and all((s / "sockets").is_dir() for s in sessions)

@@ -120,8 +120,10 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
 
 
 def _ray_head(cfg: Config, _: int) -> Launch:
-    # 0700 and ours: Ray makes its sockets/ and runtime_resources/ world-writable inside it.
-    temp = owned_private_dir(cfg.ray_temp_dir, "Ray's temp folder")
+    # Ray makes its temp folder, sockets/ and runtime_resources/ world-writable (0777, no sticky bit),
+    # so it gets a folder inside one that is ours alone (0700): no other user can reach what it holds.
+    temp = owned_private_dir(cfg.ray_temp_dir, "Ray's temp folder") / "ray"
+    temp.mkdir(exist_ok=True)
     # Every start leaves a session folder of logs; only the running head needs one.
     for old in temp.glob("session_2*"):
         shutil.rmtree(old, ignore_errors=True)
