@@ -72,6 +72,7 @@ def test_ray_dashboard_refuses_a_request_without_the_token(cfg):
     assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
 
 
+@pytest.mark.local_runtime      # under compose the head's folder is the container's own
 def test_rays_sockets_sit_in_a_folder_only_this_user_can_enter(cfg, require):
     # Ray makes its temp folder and sockets/ 0777 without the sticky bit (issue 25): inside a 0700
     # folder of ours, no other local user can reach or replace them.
