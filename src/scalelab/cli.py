@@ -228,7 +228,7 @@ def serve(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
         launch = svc.launch(cfg, svc.instance)
     except _USER_ERRORS as exc:
         raise _fail(exc, 2) from None
-    env = {**os.environ, **launch.env}
+    env = {k: v for k, v in {**os.environ, **launch.env}.items() if k not in launch.drop}
     if launch.cwd:
         os.chdir(launch.cwd)
     print(f"scalelab serve {role}: {' '.join(launch.argv)}", flush=True)

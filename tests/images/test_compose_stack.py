@@ -65,7 +65,8 @@ out["ray"] = ray.get(ray.remote(lambda: sum(range(10))).remote())
 ray.shutdown()
 
 # Kafka: the container-network listener (kafka:19092).
-topic = "compose-check-" + uuid.uuid4().hex[:8]
+from scalelab.apps import streaming
+topic = streaming.ensure_topic("compose-check-" + uuid.uuid4().hex[:8])
 producer = connect.kafka_producer()
 producer.send(topic, b"from-jupyterlab").get(timeout=30)
 producer.flush(); producer.close()
@@ -92,9 +93,10 @@ def test_a_notebook_in_jupyterlab_drives_every_engine_in_the_network(in_kernel, 
 
 def test_kafka_tells_host_clients_and_containers_each_their_own_address(in_kernel, cfg):
     """A message produced on the host (127.0.0.1:9092) is read in a container (kafka:19092)."""
+    from scalelab.apps import streaming
     from scalelab.cluster import connect
 
-    topic = f"two-listeners-{uuid.uuid4().hex[:8]}"
+    topic = streaming.ensure_topic(f"two-listeners-{uuid.uuid4().hex[:8]}")
     producer = connect.kafka_producer()
     producer.send(topic, b"from-the-host").get(timeout=30)
     producer.close()

@@ -35,3 +35,12 @@ def test_kernels_get_the_stack_addresses(in_kernel, cfg):
         expected = {"SPARK_MASTER_URL": cfg.spark_master_url, "DASK_SCHEDULER_ADDRESS": cfg.dask_scheduler_address,
                     "RAY_ADDRESS": cfg.ray_address, "KAFKA_BOOTSTRAP_SERVERS": cfg.kafka_bootstrap_servers}
     assert json.loads(out) == expected
+
+
+def test_no_kernel_sees_the_token_in_its_environment(in_kernel, cfg):
+    # The server reads its token from a file of its own (JUPYTER_TOKEN_FILE): a notebook that
+    # prints os.environ, or a terminal's `env`, shows no credential for the server.
+    out = in_kernel("import os, json; print(json.dumps(dict(os.environ)))")
+    environ = json.loads(out.strip().splitlines()[-1])
+    assert "JUPYTER_TOKEN" not in environ
+    assert not [k for k, v in environ.items() if cfg.jupyter_token in v], "the token is in a kernel's environment"

@@ -51,3 +51,29 @@ def test_ten_thousand_keyed_messages_come_back_once_each(kafka_up):
     finally:
         admin.delete_topics([topic])
         admin.close()
+
+
+def test_a_producer_does_not_create_a_topic_by_naming_it(kafka_up):
+    # auto.create.topics.enable=false: a misspelt topic is an error the producer sees, not a new
+    # empty topic the consumer then waits on. The lab's code creates its topics (ensure_topic).
+    from kafka.errors import KafkaTimeoutError
+
+    from scalelab.apps import streaming
+    from scalelab.cluster import connect
+
+    topic = f"never-made-{uuid.uuid4().hex[:8]}"
+    producer = connect.kafka_producer(max_block_ms=3_000)
+    try:
+        with pytest.raises(KafkaTimeoutError):
+            producer.send(topic, b"lost?").get(timeout=10)
+    finally:
+        producer.close()
+    admin = connect.kafka_admin()
+    try:
+        assert topic not in admin.list_topics()
+        produced = streaming.produce_messages(topic, [(b"k", b"made by the lab")])
+        assert (produced.sent, produced.acknowledged) == (1, 1)
+        assert topic in admin.list_topics()
+    finally:
+        admin.delete_topics([topic])
+        admin.close()

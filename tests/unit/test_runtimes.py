@@ -98,3 +98,16 @@ def test_make_up_picks_docker_when_an_engine_answers_unless_told(cfg, tmp_path, 
 def test_a_wrong_runtime_stops_make_up_with_the_choices(cfg, tmp_path):
     proc = _runtime_sh(cfg, tmp_path, RUNTIME="kubernetes")
     assert proc.returncode == 2 and "auto, local, docker" in proc.stderr
+
+
+def test_jupyterlab_gets_its_token_in_a_private_file_not_in_its_environment(tmp_path):
+    cfg = _cfg(tmp_path, JUPYTER_TOKEN="t0ken-from-env")
+    launch = by_role(cfg, "jupyterlab").launch(cfg, 0)
+    assert "JUPYTER_TOKEN" not in launch.env and "JUPYTER_TOKEN" in launch.drop
+    assert not [a for a in launch.argv if "t0ken" in a]
+    token_file = launch.env["JUPYTER_TOKEN_FILE"]
+    # jupyter_server reads the file whole: no newline after the token.
+    with open(token_file) as fh:
+        assert fh.read() == "t0ken-from-env"
+    assert os.stat(token_file).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(token_file)).st_mode & 0o777 == 0o700

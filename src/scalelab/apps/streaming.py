@@ -96,6 +96,24 @@ def new_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str:
     return name
 
 
+def ensure_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str:
+    """Create `name` if it does not exist yet (kept if it does). The broker does not create
+    topics on first use (auto.create.topics.enable=false): a typo in a topic name is an error,
+    not a new empty topic, so whatever produces creates its topic first."""
+    from kafka.admin import NewTopic
+
+    from scalelab.cluster import connect
+
+    admin = connect.kafka_admin()
+    try:
+        if name not in admin.list_topics():
+            _try_create(admin, NewTopic(name, partitions, 1))
+            _wait(lambda: name in admin.list_topics(), timeout_s, f"topic {name} to be created")
+    finally:
+        admin.close()
+    return name
+
+
 def _try_create(admin, topic) -> bool:
     from kafka.errors import TopicAlreadyExistsError
 
@@ -165,6 +183,7 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
     if idempotent:
         producer_conf.setdefault("enable_idempotence", True)
         producer_conf.setdefault("max_in_flight_requests_per_connection", 5)
+    ensure_topic(topic)
     producer = connect.kafka_producer(**producer_conf)
     acked = {"n": 0, "sum": 0, "failed": 0}
 

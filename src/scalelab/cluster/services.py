@@ -16,7 +16,7 @@ from typing import Callable
 
 from scalelab.cluster import airflow, health, kafka, platform
 from scalelab.cluster.java import require_java
-from scalelab.config import Config, owned_private_dir
+from scalelab.config import Config, owned_private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Launch:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    # Variables of the caller's environment the service must not inherit (a secret it gets otherwise).
+    drop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,13 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
             f"--ServerApp.root_dir={cfg.root}", "--ServerApp.default_url=/lab/tree/labs"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI run as root; the token still guards the server
-    # The token travels in the environment, not argv, so `ps` does not show it.
-    env = {"JUPYTER_TOKEN": cfg.jupyter_token, **cfg.client_env()}
-    return Launch(argv, env, cwd=cfg.root)
+    # The token reaches the server in a file of ours alone (JUPYTER_TOKEN_FILE; no newline: the
+    # server reads it whole), not in argv (`ps`) nor in the environment, which every kernel and
+    # terminal inherits: an `os.environ` printed in a notebook would show it.
+    token_file = write_private(owned_private_dir(cfg.state_dir / "jupyter", "JupyterLab's token folder") / "token",
+                               cfg.jupyter_token)
+    env = {"JUPYTER_TOKEN_FILE": str(token_file), **cfg.client_env()}
+    return Launch(argv, env, cwd=cfg.root, drop=("JUPYTER_TOKEN",))
 
 
 def _model_api(cfg: Config, _: int) -> Launch:
