@@ -29,7 +29,8 @@ secrets() {
     mkdir -p .state/secrets
     chmod 700 .state/secrets
     for name in jupyter-token ray-token postgres-password redis-password airflow-admin-password \
-                airflow-jwt-secret airflow-secret-key airflow-fernet-seed; do
+                airflow-jwt-secret airflow-secret-key airflow-fernet-seed \
+                spark-secret kafka-password kafka-keystore-password; do
         if [ ! -s ".state/secrets/$name" ]; then
             (umask 077; od -vAn -N24 -tx1 /dev/urandom | tr -d ' \n' > ".state/secrets/$name.tmp"
              echo >> ".state/secrets/$name.tmp"; mv ".state/secrets/$name.tmp" ".state/secrets/$name")

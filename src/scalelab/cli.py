@@ -19,6 +19,7 @@ from rich.table import Table
 from scalelab.cluster import local
 from scalelab.cluster.health import NotHealthy
 from scalelab.cluster.java import JavaError
+from scalelab.cluster.credentials import CredentialsError
 from scalelab.cluster.kafka import KafkaSetupError
 from scalelab.cluster.platform import PlatformSetupError
 from scalelab.cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
@@ -30,7 +31,8 @@ app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService, PlatformSetupError)
+_USER_ERRORS = (local.StackError, JavaError, KafkaSetupError, ConfigError, UnknownService, PlatformSetupError,
+                CredentialsError)
 
 
 def _config() -> Config:
@@ -215,6 +217,24 @@ def env() -> None:
     cfg = _config()
     for key, value in cfg.client_env().items():
         print(f"export {key}={value}")
+
+
+@app.command("credentials")
+def credentials_cmd() -> None:
+    """Make the engine ports' credentials now (SCALELAB_AUTH=on): the secrets and the stack's TLS
+    certificate. `serve` makes them on first use; scripts/compose.sh runs this before containers start."""
+    from scalelab.cluster import credentials
+
+    cfg = _config()
+    try:
+        if not cfg.auth:
+            raise ConfigError("SCALELAB_AUTH is off: the engine ports ask for no credentials (set SCALELAB_AUTH=on)")
+        made = credentials.tls(cfg)
+        for name in ("spark-secret", "kafka-password"):
+            cfg.kept_secret(name)
+    except _USER_ERRORS as exc:
+        raise _fail(exc, 2) from None
+    console.print(f"credentials: {cfg.secrets_dir} (TLS for {', '.join(made.names)})")
 
 
 @app.command()

@@ -109,6 +109,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCALELAB_BIND_HOST", "127.0.0.1",
             "Interface every service listens on. Keep loopback unless you know who can reach you."),
+    # Spark's master, Dask's scheduler and Kafka's broker run whatever a client sends: with this
+    # on they ask for credentials (cluster/credentials.py); beyond loopback `up` requires it.
+    Setting("SCALELAB_AUTH", "off", "Credentials on the Spark, Dask and Kafka ports: on or off (needed beyond loopback)"),
     # Which runtime `make up` uses: docker (compose.yaml) when a Docker engine answers, else local.
     Setting("RUNTIME", "auto", "Runtime of the stack: auto, local (processes) or docker (compose.yaml)"),
     Setting("SCALELAB_STATE_DIR", "", "Where jars, logs, pids and service data live (default: .state)."),
@@ -186,7 +189,9 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 # Secrets generated once into the state folder when not configured. scripts/compose.sh makes the
 # same files before containers start (they mount the folder read-only); a unit test keeps the two lists equal.
 KEPT_SECRETS = ("jupyter-token", "ray-token", "postgres-password", "redis-password", "airflow-admin-password",
-                "airflow-jwt-secret", "airflow-secret-key", "airflow-fernet-seed")
+                "airflow-jwt-secret", "airflow-secret-key", "airflow-fernet-seed",
+                # SCALELAB_AUTH=on: Spark's shared secret, Kafka's SASL password and its key store's.
+                "spark-secret", "kafka-password", "kafka-keystore-password")
 
 
 def repo_root() -> Path:
@@ -311,6 +316,15 @@ class Config:
             return "127.0.0.1"
 
     @property
+    def auth(self) -> bool:
+        """SCALELAB_AUTH: credentials on the engine ports (Spark, Dask, Kafka)."""
+        value = self.get("SCALELAB_AUTH").strip().lower()
+        if value not in ("on", "off"):
+            raise ConfigError(f"SCALELAB_AUTH={self.get('SCALELAB_AUTH')!r} is neither on nor off. "
+                              f"Fix it in the environment or in .env.")
+        return value == "on"
+
+    @property
     def binds_everywhere(self) -> bool:
         """Bound to every interface (in a container): clients come from other machines too."""
         return self.bind_host in ("0.0.0.0", "::", "")
@@ -326,7 +340,11 @@ class Config:
 
     @property
     def dask_scheduler_address(self) -> str:
-        return self._values.get("DASK_SCHEDULER_ADDRESS") or f"tcp://{self.client_host}:{self.port('DASK_SCHEDULER_PORT')}"
+        address = self._values.get("DASK_SCHEDULER_ADDRESS") or f"tcp://{self.client_host}:{self.port('DASK_SCHEDULER_PORT')}"
+        # With credentials on, the scheduler speaks TLS only: the scheme follows the stack's setting.
+        if self.auth and address.startswith("tcp://"):
+            address = "tls://" + address[len("tcp://"):]
+        return address
 
     @property
     def ray_address(self) -> str:
@@ -435,6 +453,8 @@ class Config:
             "DASK_SCHEDULER_ADDRESS": self.dask_scheduler_address,
             "RAY_ADDRESS": self.ray_address,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            # Whether the engines ask for credentials (the clients then present them).
+            "SCALELAB_AUTH": "on" if self.auth else "off",
             # Ray clients must present the head's token (RAY_AUTH_MODE is cluster-wide).
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN_PATH": str(self.ray_token_path),

@@ -57,12 +57,13 @@ def test_a_compose_replica_is_named_after_its_container(tmp_path):
 
 def test_one_listener_by_default_and_a_second_for_a_container_network(tmp_path):
     single = kafka.broker_overrides(_cfg(tmp_path))
-    assert "advertised.listeners=PLAINTEXT://127.0.0.1:9092" in single
+    assert "advertised.listeners=CLIENT://127.0.0.1:9092" in single
     cfg = _cfg(tmp_path, SCALELAB_BIND_HOST="0.0.0.0", KAFKA_ADVERTISED_HOST="127.0.0.1",
                KAFKA_INTERNAL_LISTENER="kafka:19092")
     props = dict(line.split("=", 1) for line in kafka.broker_overrides(cfg))
-    assert props["listeners"] == "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,INTERNAL://0.0.0.0:19092"
-    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092,INTERNAL://kafka:19092"
+    # The controller serves this broker alone: on loopback even when the clients' listeners are not.
+    assert props["listeners"] == "CLIENT://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093,INTERNAL://0.0.0.0:19092"
+    assert props["advertised.listeners"] == "CLIENT://127.0.0.1:9092,INTERNAL://kafka:19092"
     assert "INTERNAL:PLAINTEXT" in props["listener.security.protocol.map"].split(",")
 
 

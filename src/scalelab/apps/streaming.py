@@ -328,7 +328,10 @@ def spark_events(session, topic: str, max_offsets_per_trigger: int | None = None
     from pyspark.sql import functions as F
 
     cfg = Config.load()
+    from scalelab.cluster import credentials
+
     reader = (session.readStream.format("kafka").option("kafka.bootstrap.servers", cfg.kafka_bootstrap_servers)
+              .options(**credentials.kafka_spark_options(cfg))
               .option("subscribe", topic).option("startingOffsets", "earliest"))
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))

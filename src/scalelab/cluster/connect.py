@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Any
 
+from scalelab.cluster import credentials
 from scalelab.cluster.health import port_open
 from scalelab.config import Config, address_host_port
 
@@ -66,6 +67,9 @@ def spark(app_name: str = "scalelab", **conf: Any):
                .config("spark.ui.enabled", "false")
                # A progress bar on the kernel's stderr is noise in a notebook and a log.
                .config("spark.ui.showConsoleProgress", "false"))
+    # SCALELAB_AUTH=on: the master and worker ask for the stack's shared secret.
+    for key, value in credentials.spark_conf(cfg).items():
+        builder = builder.config(key, value)
     for key, value in conf.items():
         builder = builder.config(key.replace("__", "."), value)
     session = builder.getOrCreate()
@@ -79,6 +83,9 @@ def dask(**kwargs: Any):
     _require("The Dask scheduler", cfg.dask_scheduler_address)
     from distributed import Client
 
+    security = credentials.dask_security(cfg)
+    if security is not None:
+        kwargs.setdefault("security", security)
     return Client(cfg.dask_scheduler_address, **kwargs)
 
 
@@ -158,7 +165,7 @@ def kafka_producer(**kwargs: Any):
 
     kwargs.setdefault("acks", "all")
     kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
-    return KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+    return KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, **credentials.kafka_client_params(cfg), **kwargs)
 
 
 def kafka_consumer(*topics: str, **kwargs: Any):
@@ -168,7 +175,8 @@ def kafka_consumer(*topics: str, **kwargs: Any):
 
     kwargs.setdefault("auto_offset_reset", "earliest")
     kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
-    return KafkaConsumer(*topics, bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+    return KafkaConsumer(*topics, bootstrap_servers=cfg.kafka_bootstrap_servers, **credentials.kafka_client_params(cfg),
+                         **kwargs)
 
 
 def kafka_admin(**kwargs: Any):
@@ -176,7 +184,8 @@ def kafka_admin(**kwargs: Any):
     _require("The Kafka broker", cfg.kafka_bootstrap_servers)
     from kafka import KafkaAdminClient
 
-    return KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, **kwargs)
+    return KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, **credentials.kafka_client_params(cfg),
+                            **kwargs)
 
 
 def postgres(cfg: Config | None = None):

@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
+from scalelab.cluster import credentials
 from scalelab.config import Config, address_host, address_host_port
 
 
@@ -89,7 +90,8 @@ def _dask_workers(cfg: Config) -> dict:
 
     _require_address(cfg.dask_scheduler_address, "DASK_SCHEDULER_ADDRESS")
     try:
-        with Client(cfg.dask_scheduler_address, timeout="5s", set_as_default=False) as client:
+        with Client(cfg.dask_scheduler_address, timeout="5s", set_as_default=False,
+                    security=credentials.dask_security(cfg)) as client:
             return client.scheduler_info(n_workers=-1)["workers"]
     except OSError as exc:
         raise NotHealthy(f"no Dask scheduler at {cfg.dask_scheduler_address}: {exc}") from None
@@ -153,7 +155,7 @@ def kafka_broker(cfg: Config, _: int = 0) -> str:
     _require_address(cfg.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
     try:
         admin = KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, request_timeout_ms=5000,
-                                 client_id="scalelab-probe")
+                                 client_id="scalelab-probe", **credentials.kafka_client_params(cfg))
         try:
             brokers = admin.describe_cluster().get("brokers", [])
         finally:

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from scalelab.cluster import maven
-from scalelab.config import KAFKA_VERSION, Config
+from scalelab.config import KAFKA_VERSION, Config, write_private
 
 
 class KafkaSetupError(RuntimeError):
@@ -71,19 +71,24 @@ def write_effective_properties(cfg: Config, overrides: list[str], dest: Path) ->
     lines = properties_path(cfg).read_text().splitlines()
     keys = {ov.split("=", 1)[0] for ov in overrides}
     kept = [ln for ln in lines if ln.split("=", 1)[0].strip() not in keys]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text("\n".join(kept + ["# set by scalelab from the configuration"] + overrides) + "\n")
-    return dest
+    # Private: with SCALELAB_AUTH=on it holds the SASL password and the key store's.
+    return write_private(dest, "\n".join(kept + ["# set by scalelab from the configuration"] + overrides) + "\n")
 
 
 def broker_overrides(cfg: Config) -> list[str]:
+    from scalelab.cluster import credentials
+
     bind = cfg.bind_host
     host = cfg.client_host
     port, ctrl = cfg.port("KAFKA_PORT"), cfg.port("KAFKA_CONTROLLER_PORT")
     advertised = cfg.get("KAFKA_ADVERTISED_HOST") or host
-    listeners = [f"PLAINTEXT://{bind}:{port}", f"CONTROLLER://{bind}:{ctrl}"]
-    announced = [f"PLAINTEXT://{advertised}:{port}"]
-    protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
+    protocol = credentials.kafka_protocol(cfg)
+    # The controller serves only this broker (one process, one node): on loopback, where no
+    # client of another machine or container can reach it, whatever the bind host.
+    listeners = [f"CLIENT://{bind}:{port}", f"CONTROLLER://127.0.0.1:{ctrl}"]
+    announced = [f"CLIENT://{advertised}:{port}"]
+    protocols = ["CONTROLLER:PLAINTEXT", f"CLIENT:{protocol}"]
+    names = ["CLIENT"]
     internal = cfg.get("KAFKA_INTERNAL_LISTENER")
     if internal:
         # A broker tells each client where to reconnect: host clients come in through the
@@ -94,11 +99,14 @@ def broker_overrides(cfg: Config) -> list[str]:
             raise KafkaSetupError(f"KAFKA_INTERNAL_LISTENER={internal!r} is not host:port (for example kafka:19092)")
         listeners.append(f"INTERNAL://{bind}:{internal_port}")
         announced.append(f"INTERNAL://{internal}")
-        protocols.append("INTERNAL:PLAINTEXT")
+        protocols.append(f"INTERNAL:{protocol}")
+        names.append("INTERNAL")
     return [
         f"listeners={','.join(listeners)}",
         f"advertised.listeners={','.join(announced)}",
         f"listener.security.protocol.map={','.join(protocols)}",
-        f"controller.quorum.bootstrap.servers={host}:{ctrl}",
+        "inter.broker.listener.name=CLIENT",
+        "controller.quorum.bootstrap.servers=127.0.0.1:" + str(ctrl),
         f"log.dirs={data_dir(cfg)}",
+        *credentials.kafka_broker_overrides(cfg, names),
     ]

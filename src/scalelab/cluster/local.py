@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from scalelab.cluster import health
+from scalelab.cluster import credentials, health
 from scalelab.cluster.java import require_java
 from scalelab.cluster.services import Service, enable_profiles, forget_profiles, services
 from scalelab.config import Config
@@ -236,6 +236,8 @@ def up(cfg: Config, names: list[str] | None = None, on_event=None,
     core services (kept until `down`). Raises StackError naming every service that failed,
     with its log's tail.
     """
+    # Before anything starts: beyond loopback, the engine ports must ask for credentials.
+    credentials.check_bind(cfg)
     if profiles:
         enable_profiles(cfg, profiles)
     chosen = [s for s in services(cfg) if names is None or s.name in names]

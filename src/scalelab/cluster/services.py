@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from scalelab.cluster import airflow, health, kafka, platform
+from scalelab.cluster import airflow, credentials, health, kafka, platform
 from scalelab.cluster.java import require_java
 from scalelab.config import Config, owned_private_dir, write_private
 
@@ -93,20 +93,26 @@ def _spark_master(cfg: Config, _: int) -> Launch:
     return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
                    # The master and workers register by this address: in a container, its own.
                    "--host", cfg.advertise_host, "--port", str(cfg.port("SPARK_MASTER_PORT")),
-                   "--webui-port", str(cfg.port("SPARK_MASTER_WEBUI_PORT"))], _spark_env(cfg))
+                   "--webui-port", str(cfg.port("SPARK_MASTER_WEBUI_PORT")),
+                   *credentials.spark_daemon_args(cfg)], _spark_env(cfg))
 
 
 def _spark_worker(cfg: Config, _: int) -> Launch:
     return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker",
                    cfg.spark_master_url, "--host", cfg.advertise_host,
                    "--cores", str(cfg.int("SPARK_WORKER_CORES")), "--memory", cfg.get("SPARK_WORKER_MEMORY"),
-                   "--webui-port", str(cfg.port("SPARK_WORKER_WEBUI_PORT"))], _spark_env(cfg))
+                   "--webui-port", str(cfg.port("SPARK_WORKER_WEBUI_PORT")),
+                   *credentials.spark_daemon_args(cfg)], _spark_env(cfg))
 
 
 def _dask_scheduler(cfg: Config, _: int) -> Launch:
     host = cfg.bind_host
     return Launch([_bin(cfg, "dask"), "scheduler", "--host", host, "--port", str(cfg.port("DASK_SCHEDULER_PORT")),
-                   "--dashboard-address", f"{host}:{cfg.port('DASK_DASHBOARD_PORT')}"])
+                   "--dashboard-address", f"{host}:{cfg.port('DASK_DASHBOARD_PORT')}", *_dask_tls(cfg)])
+
+
+def _dask_tls(cfg: Config) -> list[str]:
+    return ["--protocol", "tls", *credentials.dask_cli_args(cfg)] if cfg.auth else []
 
 
 def _dask_worker(cfg: Config, instance: int) -> Launch:
@@ -118,7 +124,7 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
                    "--nthreads", str(cfg.int("DASK_WORKER_THREADS")), "--memory-limit", cfg.get("DASK_WORKER_MEMORY"),
                    "--host", host,
                    # Each worker serves a dashboard too; on a random port of the same interface.
-                   "--dashboard-address", f"{host}:0", "--local-directory", str(local)])
+                   "--dashboard-address", f"{host}:0", "--local-directory", str(local), *_dask_tls(cfg)])
 
 
 def _ray_head(cfg: Config, _: int) -> Launch:

@@ -1,0 +1,110 @@
+"""What SCALELAB_AUTH says holds on the running stack: with it on, the Spark master, the Dask
+scheduler and the Kafka broker refuse a client without the stack's credentials; with it off (the
+loopback default), that client gets in, which is why `up` refuses a wider bind host then.
+The labs' own clients (connect.*) present the credentials: every other stack test is theirs."""
+
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from scalelab.cluster import credentials
+from scalelab.config import address_host_port
+
+pytestmark = [pytest.mark.stack]
+
+_ANONYMOUS_DRIVER = textwrap.dedent("""
+    from scalelab.cluster import connect
+    # The lab's own session settings, minus the secret.
+    session = connect.spark("anonymous", spark__authenticate="false")
+    print("COUNT", session.range(10).count(), flush=True)
+""")
+
+
+@pytest.mark.spark
+def test_the_spark_master_refuses_a_driver_without_the_secret(cfg, require):
+    require("spark-master", "spark-worker")
+    proc = subprocess.Popen([sys.executable, "-c", _ANONYMOUS_DRIVER], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen, deadline = [], time.monotonic() + 120
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            # The master's answer to the first message of a driver that does not authenticate.
+            if "Expected SaslMessage" in line or line.startswith("COUNT") or time.monotonic() > deadline:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    out = "".join(seen)
+    if cfg.auth:
+        assert "Expected SaslMessage" in out and "COUNT" not in out, out[-3000:]
+    else:
+        assert "COUNT 10" in out, out[-3000:]
+
+
+def _dask_endpoint(cfg):
+    return address_host_port(cfg.dask_scheduler_address.split("://", 1)[1])
+
+
+@pytest.mark.dask
+def test_the_dask_scheduler_refuses_a_client_without_a_certificate(cfg, require):
+    require("dask-scheduler")
+    from distributed import Client
+
+    host, port = _dask_endpoint(cfg)
+    if not cfg.auth:
+        with Client(f"tcp://{host}:{port}", timeout="10s", set_as_default=False) as client:
+            assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+        return
+    # A plain-TCP client: the scheduler speaks only TLS.
+    with pytest.raises(OSError):
+        with Client(f"tcp://{host}:{port}", timeout="5s", set_as_default=False):
+            pass
+    # TLS that trusts the stack's CA but shows no certificate of its own: the handshake fails
+    # (the scheduler requires a client certificate), before any Dask message is read.
+    ctx = ssl.create_default_context(cafile=str(credentials.tls(cfg).ca))
+    ctx.check_hostname = False
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        with socket.create_connection((host, port), timeout=10) as raw, ctx.wrap_socket(raw) as tls:
+            tls.sendall(b"\0" * 8)
+            if not tls.recv(1):       # TLS 1.3 reports the refusal on the first read
+                raise ConnectionError("closed by the scheduler")
+    # The lab's client (connect.dask) presents the certificate and gets in.
+    from scalelab.cluster import connect
+    with connect.dask(timeout="10s", set_as_default=False) as client:
+        assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+
+
+@pytest.mark.kafka
+def test_the_kafka_broker_refuses_a_client_without_the_password(cfg, require, caplog):
+    require("kafka")
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaTimeoutError
+
+    def admin(**params):
+        return KafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap_servers, bootstrap_timeout_ms=6_000,
+                                request_timeout_ms=5_000, **params)
+
+    if not cfg.auth:
+        client = admin()
+        try:
+            assert client.describe_cluster()["brokers"]
+        finally:
+            client.close()
+        return
+    caplog.set_level("WARNING", logger="kafka")
+    for params in ({}, {**credentials.kafka_client_params(cfg), "sasl_plain_password": "not-the-password"}):
+        with pytest.raises(KafkaTimeoutError):
+            admin(**params).close()
+    # The wrong password reached the broker and was refused there (not a network failure).
+    assert "Authentication failed" in caplog.text or "SaslAuthenticationFailed" in caplog.text, caplog.text[-2000:]
+    client = admin(**credentials.kafka_client_params(cfg))
+    try:
+        assert client.describe_cluster()["brokers"]
+    finally:
+        client.close()
