@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 BENCH_SUITE := groupby
 
 .PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit test-quick \
-        test-compose images platform-packages airflow-venv clean
+        test-compose images pins platform-packages airflow-venv clean
 
 # The targets used every day, shown first by `make help` in this order; the rest follow as written.
 DAILY := up down status logs test test-quick bench
@@ -38,7 +38,7 @@ help: ## Show this help
 $(BOOTSTRAP)/bin/uv:
 	@echo "uv not found: installing uv $(UV_VERSION) into $(BOOTSTRAP)"
 	$(PYTHON) -m venv $(BOOTSTRAP)
-	$(BOOTSTRAP)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(BOOTSTRAP)/bin/pip install --quiet --require-hashes --only-binary :all: -r docker/python/uv-requirements.txt
 
 # The venv is rebuilt whenever the lock file changes; the stamp records which lock it holds.
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (this machine) Python never
@@ -156,6 +156,13 @@ test/%: setup platform-packages
 
 images: ## Build the image (docker/python) with Docker: make images (Podman: make test-compose builds it)
 	docker compose -f compose.yaml --profile all build
+
+pins: $(BOOTSTRAP)/bin/uv ## Re-pin uv by its wheels' hashes (make pins UV_VERSION=X.Y.Z), for make and the image
+	@{ echo "# uv for the image and for make's bootstrap, pinned by the hashes of every wheel of its release:"; \
+	   echo "# pip checks the one it downloads (--require-hashes). Update: make pins UV_VERSION=X.Y.Z"; \
+	   echo "uv==$(UV_VERSION)" | $(BOOTSTRAP)/bin/uv pip compile --quiet --generate-hashes --no-header - ; \
+	 } > docker/python/uv-requirements.txt.tmp && mv docker/python/uv-requirements.txt.tmp docker/python/uv-requirements.txt
+	@grep -c -- '--hash=' docker/python/uv-requirements.txt | xargs echo "docker/python/uv-requirements.txt: uv $(UV_VERSION), hashes:"
 
 test-compose: setup ## Podman here: build the images on a debootstrap base, run the stack tests on compose, stop it
 	@bash scripts/test-compose.sh

@@ -38,6 +38,18 @@ secrets() {
     done
 }
 
+# SCALELAB_AUTH=on: the engines' TLS certificate and CA too, made by the image's Python (the
+# host needs none), as the host's user, into the folder the containers then mount read-only.
+credentials() {
+    local auth=${SCALELAB_AUTH:-$(sed -n 's/^SCALELAB_AUTH=//p' .env 2>/dev/null | tail -1)}
+    [ "$(echo "$auth" | tr '[:upper:]' '[:lower:]')" = on ] || return 0
+    [ -s .state/secrets/tls/names ] && return 0
+    local image=${SCALELAB_IMAGE:-scalelab-python:dev}
+    $ENGINE image inspect "$image" >/dev/null 2>&1 || compose build
+    $ENGINE run --rm --network none --user "$SCALELAB_UID:$SCALELAB_GID" -e SCALELAB_AUTH=on \
+        -v "$PWD/.state/secrets:/work/.state/secrets" "$image" scalelab credentials
+}
+
 containers() {
     $ENGINE ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | sort
 }
@@ -87,6 +99,7 @@ case "${1:-}" in
         compose build ;;
     up)
         secrets
+        credentials
         mkdir -p datasets .state/models
         echo "== starting the stack in containers ($COMPOSE, profiles: $PROFILES)"
         compose up -d "${@:2}"

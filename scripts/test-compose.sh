@@ -42,8 +42,9 @@ echo "== built in $build_s s: $IMAGE $((size / 1000000)) MB (base $((base_size /
 
 rc=0
 start=$SECONDS
-# Every service, the platform profile's too.
-export PROFILES="all platform"
+# Every service, the platform profile's too, with credentials on the engine ports: every stack
+# test below then runs as the labs would with SCALELAB_AUTH=on (make test runs them with it off).
+export PROFILES="all platform" SCALELAB_AUTH=on
 bash scripts/compose.sh up || rc=1
 up_s=$((SECONDS - start))
 
@@ -55,7 +56,8 @@ if [ $rc = 0 ]; then
     # The service tests of tests/stack (those about the lab's content, graders and question-bank
     # demos, run on the local runtime: the same code on the same engines), then tests/images.
     files=()
-    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores airflow_pipeline; do files+=("tests/stack/test_$t.py"); done
+    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores airflow_pipeline \
+             engine_credentials; do files+=("tests/stack/test_$t.py"); done
     # Left to the local runtime (`make test`): checks of code that is the same in a container,
     # whose cost is their own (Ray's token refusals retry for 30 s each; the Airflow rerun and the
     # bad day are the DAG's logic, which the compose backfill already runs end to end).

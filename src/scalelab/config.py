@@ -236,6 +236,10 @@ class Config:
     def get(self, name: str) -> str:
         return self._values[name]
 
+    def with_values(self, **values: str) -> "Config":
+        """The same configuration with some settings replaced (a service seen from elsewhere)."""
+        return Config({**self._values, **values}, self.root)
+
     def int(self, name: str) -> int:
         return _parse_int(_BY_NAME[name], self._values[name])
 

@@ -147,3 +147,36 @@ def test_the_platform_labs_reach_postgres_redis_and_airflow_from_jupyterlab(in_k
     require("postgres", "redis", "airflow-api")
     out = json.loads(in_kernel(_PLATFORM_IN_NETWORK, timeout=180).strip().splitlines()[-1])
     assert out == {"postgres": 42, "redis": "ok", "airflow": "trips_daily", "delta_v0": [1, 2]}
+
+
+_LAB_01 = '''
+import json
+from pathlib import Path
+from scalelab.teaching import lab, notebooks
+table = lab.tour()
+run = notebooks.execute(Path("/work/labs/01_tour.ipynb"), scale="tiny")
+print(json.dumps({"tour": table[["service", "healthy", "detail"]].to_dict("records"), "cells": run.cells,
+                  "seconds": run.seconds}))
+'''
+
+
+def test_lab_01_runs_in_the_jupyterlab_container_and_its_tour_sees_every_service(in_kernel):
+    # Inside a container there are no pid files of the local runtime: the tour probes each
+    # service by its name on the network, and lab 01 (which stops on any unhealthy row) runs.
+    out = json.loads(in_kernel(_LAB_01, timeout=600).strip().splitlines()[-1])
+    rows = {r["service"]: r for r in out["tour"]}
+    assert {"spark-master", "spark-worker", "dask-scheduler", "ray-head", "kafka", "jupyterlab"} <= set(rows)
+    assert [r for r in rows.values() if not r["healthy"]] == [], rows
+    assert out["cells"] > 5
+    print(f"lab 01 in the JupyterLab container: {out['seconds']:.1f} s")
+
+
+def test_no_container_has_a_capability_or_can_gain_one(containers, run):
+    # compose.yaml: cap_drop ALL and no-new-privileges on every service; PostgreSQL alone takes a
+    # few back, and only uses them when run as root (to drop to its own user).
+    for name in containers():
+        status = dict(line.split(":", 1) for line in run("exec", name, "cat", "/proc/1/status").splitlines()
+                      if ":" in line)
+        assert status["NoNewPrivs"].strip() == "1", name
+        if "postgres" not in name:
+            assert int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0, (name, status["CapEff"])

@@ -50,6 +50,22 @@ def test_a_container_run_as_the_host_user_has_a_name_and_its_files_are_the_users
     assert (st.st_uid, st.st_gid) == (4242, 4243)
 
 
+def test_an_unknown_uid_is_named_without_a_writable_etc_passwd(run, image, engine):
+    # Docker adds no passwd entry for --user; Podman does unless told not to (--passwd=false):
+    # then the entrypoint's nss_wrapper names the uid, and Java (Spark) can look it up.
+    no_entry = ["--passwd=false"] if engine == "podman" else []
+    out = run("run", "--rm", *no_entry, "--user", "4242:4243", image, "sh", "-c",
+              "whoami; grep -c 4242 /etc/passwd || true; [ -w /etc/passwd ] && echo writable || echo read-only; "
+              "java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *user.name = //p'")
+    name, in_passwd, writable, java_user = out.split()
+    assert (name, in_passwd, writable, java_user) == ("scalelab", "0", "read-only", "scalelab"), out
+
+
+def test_the_image_runs_as_its_own_user_not_root(run, image):
+    out = run("run", "--rm", image, "sh", "-c", "id -u; id -g; stat -c %a /etc/passwd")
+    assert out.split() == ["1000", "1000", "644"], out
+
+
 def test_no_token_is_baked_into_the_image(run, image):
     # Tokens come from the host's .state/secrets, mounted at run time.
     out = run("run", "--rm", image, "sh", "-c",

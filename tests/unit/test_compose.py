@@ -129,3 +129,29 @@ def test_airflows_roles_share_their_task_logs_and_reach_the_stores_by_name(compo
         assert "airflow-logs:/work/.state/airflow/logs" in compose[role]["volumes"], role
         assert compose[role]["environment"]["AIRFLOW_API_HOST"] == "airflow-api"
         assert compose[role]["environment"]["POSTGRES_HOST"] == "postgres"
+
+
+def test_no_container_runs_with_capabilities_or_as_root_by_default(compose):
+    for role, svc in compose.items():
+        assert svc["cap_drop"] == ["ALL"] and "no-new-privileges:true" in svc["security_opt"], role
+        assert svc["user"] == "${SCALELAB_UID:-1000}:${SCALELAB_GID:-1000}", role    # unset: not root
+    # Only PostgreSQL takes some back: as root it drops to its own user and hands it its files.
+    assert {role: svc["cap_add"] for role, svc in compose.items() if "cap_add" in svc} == {
+        "postgres": ["SETUID", "SETGID", "CHOWN", "FOWNER", "DAC_OVERRIDE"]}
+
+
+def test_the_image_keeps_etc_passwd_read_only_runs_as_a_user_and_pins_uv_by_hash(cfg):
+    dockerfile = (cfg.root / "docker" / "python" / "Dockerfile").read_text()
+    commands = "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
+    assert "/etc/passwd" not in commands
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and not users[-1].startswith("0") and users[-1] != "root"
+    assert "--require-hashes" in dockerfile and "uv==" not in dockerfile
+    pins = (cfg.root / "docker" / "python" / "uv-requirements.txt").read_text()
+    makefile = (cfg.root / "Makefile").read_text()
+    version = re.search(r"^UV_VERSION\s*\?=\s*(\S+)", makefile, re.M).group(1)
+    assert re.search(rf"^uv=={re.escape(version)} ", pins, re.M), "make pins: the Makefile's uv is not the pinned one"
+    assert pins.count("--hash=sha256:") >= 5
+    assert "--require-hashes" in makefile     # make's bootstrap installs the same uv the same way
+    entrypoint = (cfg.root / "docker" / "python" / "entrypoint.sh").read_text()
+    assert "nss_wrapper" in entrypoint and ">> /etc/passwd" not in entrypoint

@@ -112,3 +112,12 @@ def test_jupyterlab_gets_its_token_in_a_private_file_not_in_its_environment(tmp_
         assert fh.read() == "t0ken-from-env"
     assert os.stat(token_file).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(token_file)).st_mode & 0o777 == 0o700
+
+
+def test_seen_from_a_peer_container_a_service_is_reached_by_its_name(tmp_path):
+    # lab.tour() in the JupyterLab container (network.status) probes each service at its compose
+    # name: the probes' URLs follow the host they are given.
+    cfg = _cfg(tmp_path, SCALELAB_BIND_HOST="0.0.0.0", RUNTIME="docker")
+    peer = cfg.with_values(SCALELAB_BIND_HOST="model-api")
+    assert peer.url("MODEL_API_PORT", "/health") == "http://model-api:8100/health"
+    assert not peer.binds_everywhere and cfg.url("MODEL_API_PORT") == "http://127.0.0.1:8100/"

@@ -40,11 +40,13 @@ def dataset(generator: str, at: str | None = None, **params) -> Dataset:
 
 def tour(cfg: Config | None = None) -> pd.DataFrame:
     """Every service of the stack: what it is, where its UI is, and whether it answers its health probe."""
-    from scalelab.cluster import local
+    from scalelab.cluster import local, network
 
     cfg = cfg or Config.load()
+    # In a container of compose (RUNTIME=docker) there are no pid files: services are probed by name.
+    states = network.status(cfg) if cfg.runtime == "docker" else local.status(cfg)
     rows = []
-    for st in local.status(cfg):
+    for st in states:
         rows.append({"service": st.service.name, "what": st.service.description,
                      "healthy": bool(st.healthy), "url": st.service.url(cfg) or "",
                      "detail": st.detail})
