@@ -63,34 +63,30 @@ def write_private(path: Path, text: str, replace: bool = True) -> Path:
     return path
 
 
-def owned_private_dir(path: Path, what: str) -> Path:
-    """A folder of this user's alone (0700), at a name others may know: refused when it exists and is
-    not ours, since whoever made it first could read or replace what we put in it (sockets, say)."""
+def private_dir(path: Path, what: str | None = None, fix: str = "Remove it") -> Path:
+    """A folder only its owner may enter (0700), made so, or tightened if it is ours and wider.
+
+    With `what` (a folder at a name others may know or race for: Ray's in /tmp, a token's) it
+    must be this user's own folder: a link, a file or another user's folder is refused, since
+    whoever made it first could read or replace what we put in it. Without it (.state/secrets,
+    which compose mounts read-only) a mode we cannot change is left to whoever owns it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+    if what is not None and (stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode)
+                             or info.st_uid != os.getuid()):
         kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder" if not stat.S_ISDIR(info.st_mode) \
             else f"owned by uid {info.st_uid}, not by this user (uid {os.getuid()})"
-        raise ConfigError(f"{what} {path} exists and is {kind}: another user may have made it first. "
-                          f"Remove it, or point RAY_TEMP_DIR at a folder of your own.")
-    if info.st_mode & 0o077:
-        os.chmod(path, 0o700)
-    return path
-
-
-def private_dir(path: Path) -> Path:
-    """A folder only its owner may enter (0700), made so or tightened if it is ours and wider."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.stat()
+        raise ConfigError(f"{what} {path} exists and is {kind}: another user may have made it first. {fix}.")
     if info.st_uid == os.getuid() and info.st_mode & 0o077:
         try:
-            path.chmod(0o700)
-        except OSError:             # a read-only mount (compose's secrets): its mode is the host's to set
-            pass
+            os.chmod(path, 0o700)
+        except OSError:
+            if what is not None:
+                raise
     return path
 
 

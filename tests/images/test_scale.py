@@ -27,9 +27,7 @@ def _until(what: str, check, timeout: float = 240):
 
 
 def test_added_spark_and_dask_workers_register_with_their_masters(cfg, containers, require, client_environment):
-    from distributed import Client
-
-    from scalelab.cluster import health
+    from scalelab.cluster import connect, health
 
     require("spark-master", "dask-scheduler")
     dask_workers = cfg.int("DASK_WORKERS")
@@ -39,7 +37,7 @@ def test_added_spark_and_dask_workers_register_with_their_masters(cfg, container
         return len(set(alive)) == 2, alive
 
     def dask_names():
-        with Client(cfg.dask_scheduler_address, timeout="10s", set_as_default=False) as client:
+        with connect.dask(timeout="10s", set_as_default=False) as client:     # its credentials, if on
             names = sorted(w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
         return len(names) == dask_workers + 1, names
 

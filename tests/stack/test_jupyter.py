@@ -29,7 +29,8 @@ def test_kernels_get_the_stack_addresses(in_kernel, cfg):
     out = in_kernel("import os, json; print(json.dumps({k: os.environ.get(k) for k in "
                     "['SPARK_MASTER_URL','DASK_SCHEDULER_ADDRESS','RAY_ADDRESS','KAFKA_BOOTSTRAP_SERVERS']}))")
     if cfg.runtime == "docker":
-        expected = {"SPARK_MASTER_URL": "spark://spark-master:7077", "DASK_SCHEDULER_ADDRESS": "tcp://dask-scheduler:8786",
+        dask = f"{'tls' if cfg.auth else 'tcp'}://dask-scheduler:8786"     # TLS with SCALELAB_AUTH=on
+        expected = {"SPARK_MASTER_URL": "spark://spark-master:7077", "DASK_SCHEDULER_ADDRESS": dask,
                     "RAY_ADDRESS": "ray://ray-head:10001", "KAFKA_BOOTSTRAP_SERVERS": "kafka:19092"}
     else:
         expected = {"SPARK_MASTER_URL": cfg.spark_master_url, "DASK_SCHEDULER_ADDRESS": cfg.dask_scheduler_address,

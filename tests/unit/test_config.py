@@ -141,19 +141,21 @@ def test_a_file_system_without_hard_links_still_keeps_one_secret(tmp_path, monke
 def test_rays_folder_is_per_user_and_private_and_refused_when_another_user_made_it(tmp_path, monkeypatch):
     import os
 
-    from scalelab.config import ConfigError, owned_private_dir
+    from scalelab.config import ConfigError, private_dir
 
     cfg = Config.load(environ={"SCALELAB_STATE_DIR": str(tmp_path / "state")})
     assert f"scalelab-ray-{os.getuid()}-" in cfg.ray_temp_dir.name           # two users never share one
-    mine = owned_private_dir(tmp_path / "ray", "Ray's temp folder")
+    mine = private_dir(tmp_path / "ray", "Ray's temp folder")
     assert stat.S_IMODE(mine.stat().st_mode) == 0o700
     mine.chmod(0o777)                                                          # as Ray leaves its own folders
-    assert stat.S_IMODE(owned_private_dir(mine, "Ray's temp folder").stat().st_mode) == 0o700
+    assert stat.S_IMODE(private_dir(mine, "Ray's temp folder").stat().st_mode) == 0o700
     link = tmp_path / "link"
     link.symlink_to(mine)
     with pytest.raises(ConfigError, match="is a link"):
-        owned_private_dir(link, "Ray's temp folder")
+        private_dir(link, "Ray's temp folder")
     real_uid = os.getuid()
     monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)                   # now the folder is someone else's
     with pytest.raises(ConfigError, match=rf"owned by uid {real_uid}, not by this user.*RAY_TEMP_DIR"):
-        owned_private_dir(mine, "Ray's temp folder")
+        private_dir(mine, "Ray's temp folder", "Remove it, or point RAY_TEMP_DIR at a folder of your own")
+    # Without a name to refuse by (.state/secrets, read-only under compose) it is left as it is.
+    assert private_dir(mine) == mine

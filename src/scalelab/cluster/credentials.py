@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from scalelab.config import Config, ConfigError, write_private
+from scalelab.config import Config, ConfigError, private_dir, write_private
 
 KAFKA_USER = "lab"
 # Names the certificate answers to: this machine, and the services of compose.yaml by name.
@@ -90,19 +90,13 @@ class TLS:
 def tls(cfg: Config) -> TLS:
     """The stack's TLS material, made on first use."""
     folder = cfg.secrets_dir / "tls"
-    wanted = _names(cfg)
     if (folder / "names").exists():
-        have = TLS(folder)
-        missing = [n for n in wanted if n not in have.names]
-        if missing:
-            raise CredentialsError(
-                f"the stack's certificate ({have.cert}) does not name {', '.join(missing)} (a new bind or "
-                f"advertised host?): remove {folder} and start the stack again to make a new one")
-        return have
+        return TLS(folder)
     # Made in a folder of its own, then renamed into place: of processes racing (every role
     # starts at once), one rename wins and the others read the winner's.
     tmp = Path(tempfile.mkdtemp(dir=cfg.secrets_dir, prefix=".tls-"))
     try:
+        wanted = _names(cfg)
         # This machine's name too, though no later start asks for it (a container's changes).
         _make(tmp, [*wanted, *([] if socket.gethostname() in wanted else [socket.gethostname()])],
               cfg.kept_secret("kafka-keystore-password"))
@@ -114,6 +108,16 @@ def tls(cfg: Config) -> TLS:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return TLS(folder)
+
+
+def _require_names(cfg: Config, have: TLS) -> None:
+    """Kafka's clients check the broker's name against its certificate (Dask's check the CA only):
+    the broker refuses to start with one that does not name where its clients are sent."""
+    missing = [n for n in _names(cfg) if n not in have.names]
+    if missing:
+        raise CredentialsError(
+            f"the stack's certificate ({have.cert}) does not name {', '.join(missing)} (a new bind or "
+            f"advertised host?): remove {have.folder} and start the stack again to make a new one")
 
 
 def _names(cfg: Config) -> list[str]:
@@ -182,9 +186,7 @@ def spark_daemon_args(cfg: Config) -> list[str]:
     """`--properties-file` for the master and the worker: the secret in a file of ours alone."""
     if not cfg.auth:
         return []
-    from scalelab.config import owned_private_dir
-
-    path = owned_private_dir(cfg.state_dir / "spark-auth", "Spark's credentials folder") / "spark-auth.conf"
+    path = private_dir(cfg.state_dir / "spark-auth", "Spark's credentials folder") / "spark-auth.conf"
     write_private(path, "".join(f"{k} {v}\n" for k, v in spark_conf(cfg).items()))
     return ["--properties-file", str(path)]
 
@@ -219,6 +221,7 @@ def kafka_broker_overrides(cfg: Config, listeners: list[str]) -> list[str]:
     if not cfg.auth:
         return []
     t = tls(cfg)
+    _require_names(cfg, t)
     password = cfg.kept_secret("kafka-password")
     jaas = (f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{KAFKA_USER}" '
             f'password="{password}" user_{KAFKA_USER}="{password}";')

@@ -16,7 +16,7 @@ from typing import Callable
 
 from scalelab.cluster import airflow, credentials, health, kafka, platform
 from scalelab.cluster.java import require_java
-from scalelab.config import Config, owned_private_dir, write_private
+from scalelab.config import Config, private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
 def _ray_head(cfg: Config, _: int) -> Launch:
     # Ray makes its temp folder, sockets/ and runtime_resources/ world-writable (0777, no sticky bit),
     # so it gets a folder inside one that is ours alone (0700): no other user can reach what it holds.
-    temp = owned_private_dir(cfg.ray_temp_dir, "Ray's temp folder") / "ray"
+    temp = private_dir(cfg.ray_temp_dir, "Ray's temp folder", "Remove it, or point RAY_TEMP_DIR at a folder of your own") / "ray"
     temp.mkdir(exist_ok=True)
     # Every start leaves a session folder of logs; only the running head needs one.
     for old in temp.glob("session_2*"):
@@ -182,7 +182,7 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
     # The token reaches the server in a file of ours alone (JUPYTER_TOKEN_FILE; no newline: the
     # server reads it whole), not in argv (`ps`) nor in the environment, which every kernel and
     # terminal inherits: an `os.environ` printed in a notebook would show it.
-    token_file = write_private(owned_private_dir(cfg.state_dir / "jupyter", "JupyterLab's token folder") / "token",
+    token_file = write_private(private_dir(cfg.state_dir / "jupyter", "JupyterLab's token folder") / "token",
                                cfg.jupyter_token)
     env = {"JUPYTER_TOKEN_FILE": str(token_file), **cfg.client_env()}
     return Launch(argv, env, cwd=cfg.root, drop=("JUPYTER_TOKEN",))
