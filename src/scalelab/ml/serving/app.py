@@ -209,8 +209,10 @@ def create_app(cfg: Config | None = None) -> FastAPI:
 
     app.openapi = openapi
 
+    # On the event loop itself: a sync endpoint would wait for a thread of the pool that scores
+    # the batches (measured under the hostile load test: p50 30 ms, p99 119-172 ms that way).
     @app.get("/health")
-    def health() -> dict:
+    async def health() -> dict:
         return {"status": "ok", **asdict(state["card"])}
 
     @app.get("/drift")
