@@ -65,7 +65,7 @@ if [ $rc = 0 ]; then
     RUNTIME=docker RAY_ADDRESS=ray://127.0.0.1:${RAY_CLIENT_PORT:-10001} \
     SPARK_DRIVER_HOST=$gateway SPARK_DRIVER_BIND_ADDRESS=$gateway PYSPARK_PYTHON=/opt/venv/bin/python \
     SCALELAB_IMAGE=$IMAGE \
-        .venv/bin/pytest "${files[@]}" tests/images -m "not local_runtime" -k "not ($same_code)" \
+        SCALELAB_BUDGET=record .venv/bin/pytest "${files[@]}" tests/images -m "not local_runtime" -k "not ($same_code)" \
             -p no:cacheprovider --durations=10 "$@" || rc=1
 fi
 
@@ -77,4 +77,5 @@ if [ -n "$left" ]; then echo "containers left behind: $left" >&2; rc=1; fi
 printf 'image,bytes,build_seconds,up_to_healthy_seconds\n%s,%s,%s,%s\n' "$IMAGE" "$size" "$build_s" "$up_s" \
     > "$OUT/measurements.csv"
 cat "$OUT/measurements.csv"
+.venv/bin/scalelab budget record "make test-compose" $SECONDS s --detail "scripts/test-compose.sh, exit $rc" || true
 exit $rc

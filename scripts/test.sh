@@ -15,13 +15,19 @@ else
     echo "== starting the stack"
     # A service that fails to start is reported here and again by the tests that need
     # it (as failures naming it); the suite still runs so that every problem shows.
-    # With the platform profile: its stores' tests run too (PostgreSQL and Redis start in seconds).
+    # The default profile first, timed, and its idle memory taken (the footprint budget's figures,
+    # results/budget), then the platform profile: its stores' tests run too.
+    up_start=$SECONDS
+    if $SCALELAB up; then
+        $SCALELAB budget record "make up" $((SECONDS - up_start)) s --detail "default profile, warm venv" || true
+        $SCALELAB status --memory --record || true
+    fi
     $SCALELAB up --profile platform || echo "== scalelab up failed: the tests below say which service"
 fi
 
 echo "== test suite"
 # TEST_PATHS narrows the run (make test/ENGINE: the workload and stack tests, with -m ENGINE).
-$PYTEST ${TEST_PATHS:-tests/unit tests/stack tests/workloads tests/labs} --durations=25 "$@"
+SCALELAB_BUDGET=record $PYTEST ${TEST_PATHS:-tests/unit tests/stack tests/workloads tests/labs} --durations=25 "$@"
 rc=$?
 
 if [ "$started" = 1 ]; then
@@ -34,4 +40,5 @@ if [ "$started" = 1 ]; then
     [ $rc -eq 0 ] && rc=$rc_down
     [ $rc -eq 0 ] && rc=$rc_after
 fi
+[ -z "${TEST_PATHS:-}" ] && $SCALELAB budget record "make test" $SECONDS s --detail "scripts/test.sh, exit $rc" || true
 exit $rc

@@ -90,3 +90,28 @@ def pytest_configure(config):
     # engine classes, so a new engine's tests are selectable without editing pyproject.toml.
     for cls in engines.ENGINES.values():
         config.addinivalue_line("markers", f"{cls.mark()}: runs on {cls.description}")
+
+
+# -- the suite's own time, per tier (scripts/test.sh sets SCALELAB_BUDGET=record) -------------
+_TIER_SECONDS: dict[str, list[float]] = {}
+
+
+def pytest_runtest_logreport(report):
+    if os.environ.get("SCALELAB_BUDGET") != "record":
+        return
+    parts = report.nodeid.split("/")
+    if len(parts) > 2 and parts[0] == "tests":
+        tier = _TIER_SECONDS.setdefault(parts[1], [0.0, 0])
+        tier[0] += report.duration          # setup, call and teardown each report their part
+        tier[1] += report.when == "call"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("SCALELAB_BUDGET") != "record" or not _TIER_SECONDS:
+        return
+    from scalelab.bench import budget
+
+    cfg = Config.load()
+    where = " (compose)" if os.environ.get("RUNTIME") == "docker" else ""     # make test-compose's run
+    for tier, (seconds, tests) in sorted(_TIER_SECONDS.items()):
+        budget.record(cfg, f"tier {tier}{where}", seconds, "s", f"{tests} tests, exit {int(exitstatus)}")

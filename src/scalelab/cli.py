@@ -109,29 +109,32 @@ def down() -> None:
 
 
 @app.command()
-def status(memory: bool = typer.Option(False, "--memory", help="Also sum RSS and PSS over the stack's processes.")
-           ) -> None:
+def status(memory: bool = typer.Option(False, "--memory", help="Also each service's RSS and PSS, and their sums."),
+           record: bool = typer.Option(False, "--record", help="With --memory: record the core services' PSS "
+                                       "as the idle footprint (results/budget).")) -> None:
     """Say which services are up and healthy; exit 1 unless all are."""
     cfg = _config()
     states = local.status(cfg)
     console.print(_table(states, cfg))
     if memory:
-        rss, pss, count = _memory(cfg)
+        by_service = local.memory_by_service(cfg)
+        mem = Table("service", "processes", "RSS MiB", "PSS MiB")
+        for name, (count, rss, pss) in sorted(by_service.items(), key=lambda kv: -kv[1][2]):
+            mem.add_row(name, str(count), f"{rss / 2**20:.0f}", f"{pss / 2**20:.0f}")
+        console.print(mem)
+        count, rss, pss = (sum(v[i] for v in by_service.values()) for i in range(3))
         console.print(f"memory: {count} processes, RSS {rss / 2**30:.2f} GiB, PSS {pss / 2**30:.2f} GiB "
                       "(PSS shares pages fairly between processes; RSS counts shared pages in each)")
+        if record:
+            from scalelab.bench import budget
+            from scalelab.cluster.services import services as services_of
+
+            # The budget is the default profile's: the platform's services, if up, are left out.
+            core = {s.name for s in services_of(cfg) if s.profile == "core"} & set(by_service)
+            budget.record(cfg, "idle PSS", sum(by_service[n][2] for n in core) / 2**30, "GiB",
+                          f"{len(core)} core services, {sum(by_service[n][0] for n in core)} processes")
     if not all(st.healthy for st in states):
         raise typer.Exit(1)
-
-
-def _memory(cfg: Config) -> tuple[int, int, int]:
-    rss = pss = count = 0
-    for proc in local.stack_processes(cfg):
-        try:
-            info = proc.memory_full_info()
-        except Exception:  # the process ended or is not ours to read
-            continue
-        rss, pss, count = rss + info.rss, pss + getattr(info, "pss", info.rss), count + 1
-    return rss, pss, count
 
 
 @app.command()
@@ -573,6 +576,41 @@ def model_train(scale: Optional[str] = typer.Option(None, help="Scale of the tab
                   f"{card.holdout_roc_auc:.3f}, accuracy {card.holdout_accuracy:.3f}; scikit-learn {card.sklearn}")
     console.print(f"saved in {model.model_dir(_config())}; restart model-api to serve it "
                   "(make down && make up, or scalelab down/up)")
+
+
+budget_app = typer.Typer(help="The stack's footprint and the suite's time against their budgets "
+                              "(recorded by make test, make test-compose and .ci/run).", invoke_without_command=True)
+app.add_typer(budget_app, name="budget")
+
+
+@budget_app.callback()
+def budget_show(ctx: typer.Context,
+                readme: bool = typer.Option(False, "--readme", help="Write the table into README.md.")) -> None:
+    """The last recorded value of each measurement, against its budget."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from scalelab.bench import budget
+
+    cfg = _config()
+    if readme:
+        try:
+            console.print(f"wrote {budget.write_readme(cfg)}")
+        except ValueError as exc:
+            raise _fail(exc, 2) from None
+    console.print(budget.table(cfg), markup=False)
+
+
+@budget_app.command("record")
+def budget_record(measurement: str = typer.Argument(..., help="e.g. 'make test'"),
+                  value: float = typer.Argument(...), unit: str = typer.Argument(..., help="s, GiB or tests"),
+                  detail: str = typer.Option("", help="What the value covers.")) -> None:
+    """Record one measurement (the scripts call this with what they timed)."""
+    from scalelab.bench import budget
+
+    try:
+        budget.record(_config(), measurement, value, unit, detail)
+    except ValueError as exc:
+        raise _fail(exc, 2) from None
 
 
 @app.command(name="quiz")

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from scalelab.cli import app
 from scalelab.cluster.services import services
+from scalelab.config import Config
 
 pytestmark = [pytest.mark.stack, pytest.mark.local_runtime]
 runner = CliRunner()
@@ -48,3 +49,18 @@ def test_doctor_finds_nothing_wrong_with_a_running_stack():
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "used by kafka (running)" in result.output
+
+
+def test_memory_is_counted_per_service_and_recorded_as_the_idle_footprint(cfg, tmp_path, monkeypatch):
+    from scalelab.bench import budget
+    from scalelab.cluster import local
+
+    by_service = local.memory_by_service(cfg)
+    core = {s.name for s in services(cfg) if s.profile == "core"}
+    assert core <= set(by_service), core - set(by_service)       # every running service has its processes
+    assert all(count >= 1 and rss >= pss > 0 for count, rss, pss in by_service.values())
+    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path))
+    result = runner.invoke(app, ["status", "--memory", "--record"])
+    assert result.exit_code == 0, result.output
+    row = budget.last(Config.load())["idle PSS"]
+    assert row["unit"] == "GiB" and 0.1 < float(row["value"]) < 24 and f"{len(core)} core services" in row["detail"]

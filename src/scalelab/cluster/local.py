@@ -106,6 +106,25 @@ def stack_processes(cfg: Config) -> list[psutil.Process]:
     return procs
 
 
+def memory_by_service(cfg: Config) -> dict[str, tuple[int, int, int]]:
+    """Each running service's (processes, RSS, PSS) in bytes, its whole process tree counted."""
+    out = {}
+    for svc in services(cfg, everything=True):
+        rec = _record(cfg, svc)
+        if not rec:
+            continue
+        count = rss = pss = 0
+        for proc in session_processes(rec["sid"]):
+            try:
+                info = proc.memory_full_info()
+            except psutil.Error:          # the process ended, or is not ours to read
+                continue
+            count, rss, pss = count + 1, rss + info.rss, pss + getattr(info, "pss", info.rss)
+        if count:
+            out[svc.name] = (count, rss, pss)
+    return out
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
