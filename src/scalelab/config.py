@@ -35,15 +35,17 @@ def address_host(address: str) -> str:
     return address_host_port(address)[0]
 
 
-def write_private(path: Path, text: str, replace: bool = True) -> Path:
+def write_private(path: Path, text: str | bytes, replace: bool = True) -> Path:
     """Write a file only its owner may read (mode 600 from its creation, never wider), atomically:
     a reader sees the old content or the new, never a half-written password. With replace=False an
-    existing file is kept and FileExistsError raised: of writers racing to create it, the first wins."""
+    existing file is kept and FileExistsError raised: of writers racing to create it, the first wins.
+    Bytes are written as they are (a key store), text as text."""
+    mode = "wb" if isinstance(text, bytes) else "w"
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp: mode 600, and a name of its own for every writer (processes and threads alike).
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, mode) as fh:
             fh.write(text)
         if replace:
             os.replace(tmp, path)
@@ -56,7 +58,7 @@ def write_private(path: Path, text: str, replace: bool = True) -> Path:
                 # A file system without hard links (some network and VM shares): O_EXCL creates
                 # only if absent, as atomically; a reader may see it empty for a moment (kept_secret waits).
                 fd_new = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd_new, "w") as fh:
+                with os.fdopen(fd_new, mode) as fh:
                     fh.write(text)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -166,11 +166,8 @@ def _make(folder: Path, names: list[str], keystore_password: str) -> None:
     write_private(folder / "key.pem", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                                         serialization.NoEncryption()).decode())
     # The CA's key signs nothing after this: it is not kept, so a leaked folder cannot mint more.
-    p12 = pkcs12.serialize_key_and_certificates(b"scalelab", key, cert, [ca],
-                                                serialization.BestAvailableEncryption(keystore_password.encode()))
-    fd = os.open(folder / "kafka.p12", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(p12)
+    write_private(folder / "kafka.p12", pkcs12.serialize_key_and_certificates(
+        b"scalelab", key, cert, [ca], serialization.BestAvailableEncryption(keystore_password.encode())))
     write_private(folder / "names", "\n".join(names) + "\n")
 
 
@@ -197,7 +194,7 @@ def dask_cli_args(cfg: Config) -> list[str]:
     if not cfg.auth:
         return []
     t = tls(cfg)
-    return ["--tls-ca-file", str(t.ca), "--tls-cert", str(t.cert), "--tls-key", str(t.key)]
+    return ["--protocol", "tls", "--tls-ca-file", str(t.ca), "--tls-cert", str(t.cert), "--tls-key", str(t.key)]
 
 
 def dask_security(cfg: Config):
@@ -222,15 +219,20 @@ def kafka_broker_overrides(cfg: Config, listeners: list[str]) -> list[str]:
         return []
     t = tls(cfg)
     _require_names(cfg, t)
-    password = cfg.kept_secret("kafka-password")
-    jaas = (f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{KAFKA_USER}" '
-            f'password="{password}" user_{KAFKA_USER}="{password}";')
+    # The broker logs in as the lab's user too (inter-broker traffic) and knows that one user.
+    jaas = _plain_login(cfg, f'user_{KAFKA_USER}="{cfg.kept_secret("kafka-password")}"')
     out = ["sasl.enabled.mechanisms=PLAIN", "sasl.mechanism.inter.broker.protocol=PLAIN",
            "ssl.keystore.type=PKCS12", f"ssl.keystore.location={t.keystore}",
            f"ssl.keystore.password={cfg.kept_secret('kafka-keystore-password')}",
            "ssl.truststore.type=PEM", f"ssl.truststore.location={t.ca}"]
     out += [f"listener.name.{name.lower()}.plain.sasl.jaas.config={jaas}" for name in listeners]
     return out
+
+
+def _plain_login(cfg: Config, *users: str) -> str:
+    """Kafka's JAAS line for SASL PLAIN as the lab's user (a broker's also lists who may log in)."""
+    return " ".join(['org.apache.kafka.common.security.plain.PlainLoginModule required',
+                     f'username="{KAFKA_USER}"', f'password="{cfg.kept_secret("kafka-password")}"', *users]) + ";"
 
 
 def kafka_client_params(cfg: Config) -> dict:
@@ -246,8 +248,6 @@ def kafka_spark_options(cfg: Config) -> dict[str, str]:
     containers do not have the driver's paths."""
     if not cfg.auth:
         return {}
-    password = cfg.kept_secret("kafka-password")
     return {"kafka.security.protocol": "SASL_SSL", "kafka.sasl.mechanism": "PLAIN",
-            "kafka.sasl.jaas.config": (f'org.apache.kafka.common.security.plain.PlainLoginModule required '
-                                       f'username="{KAFKA_USER}" password="{password}";'),
+            "kafka.sasl.jaas.config": _plain_login(cfg),
             "kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.certificates": tls(cfg).ca.read_text()}

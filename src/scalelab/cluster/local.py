@@ -97,31 +97,29 @@ def running_sessions(cfg: Config, prefixes: tuple[str, ...]) -> list[int]:
             if _alive(rec := _record(cfg, svc))]
 
 
+def processes_by_service(cfg: Config) -> dict[str, list[psutil.Process]]:
+    """Each recorded service's whole process tree, by service name."""
+    return {svc.name: session_processes(rec["sid"]) for svc in services(cfg, everything=True)
+            if (rec := _record(cfg, svc))}
+
+
 def stack_processes(cfg: Config) -> list[psutil.Process]:
-    procs = []
-    for svc in services(cfg, everything=True):
-        rec = _record(cfg, svc)
-        if rec:
-            procs += session_processes(rec["sid"])
-    return procs
+    return [proc for procs in processes_by_service(cfg).values() for proc in procs]
 
 
 def memory_by_service(cfg: Config) -> dict[str, tuple[int, int, int]]:
     """Each running service's (processes, RSS, PSS) in bytes, its whole process tree counted."""
     out = {}
-    for svc in services(cfg, everything=True):
-        rec = _record(cfg, svc)
-        if not rec:
-            continue
+    for name, procs in processes_by_service(cfg).items():
         count = rss = pss = 0
-        for proc in session_processes(rec["sid"]):
+        for proc in procs:
             try:
                 info = proc.memory_full_info()
             except psutil.Error:          # the process ended, or is not ours to read
                 continue
             count, rss, pss = count + 1, rss + info.rss, pss + getattr(info, "pss", info.rss)
         if count:
-            out[svc.name] = (count, rss, pss)
+            out[name] = (count, rss, pss)
     return out
 
 

@@ -108,11 +108,8 @@ def _spark_worker(cfg: Config, _: int) -> Launch:
 def _dask_scheduler(cfg: Config, _: int) -> Launch:
     host = cfg.bind_host
     return Launch([_bin(cfg, "dask"), "scheduler", "--host", host, "--port", str(cfg.port("DASK_SCHEDULER_PORT")),
-                   "--dashboard-address", f"{host}:{cfg.port('DASK_DASHBOARD_PORT')}", *_dask_tls(cfg)])
+                   "--dashboard-address", f"{host}:{cfg.port('DASK_DASHBOARD_PORT')}", *credentials.dask_cli_args(cfg)])
 
-
-def _dask_tls(cfg: Config) -> list[str]:
-    return ["--protocol", "tls", *credentials.dask_cli_args(cfg)] if cfg.auth else []
 
 
 def _dask_worker(cfg: Config, instance: int) -> Launch:
@@ -124,7 +121,7 @@ def _dask_worker(cfg: Config, instance: int) -> Launch:
                    "--nthreads", str(cfg.int("DASK_WORKER_THREADS")), "--memory-limit", cfg.get("DASK_WORKER_MEMORY"),
                    "--host", host,
                    # Each worker serves a dashboard too; on a random port of the same interface.
-                   "--dashboard-address", f"{host}:0", "--local-directory", str(local), *_dask_tls(cfg)])
+                   "--dashboard-address", f"{host}:0", "--local-directory", str(local), *credentials.dask_cli_args(cfg)])
 
 
 def _ray_head(cfg: Config, _: int) -> Launch:
