@@ -64,7 +64,7 @@ setup: $(STAMP) ## Create .venv from the lock file and fetch Kafka's jars (run b
 
 lock: | $(UV) ## Re-pin dependencies after editing pyproject.toml (or docker/airflow/requirements.in)
 	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.11 \
-	  --generate-hashes --no-header -o requirements.lock
+	  --overrides requirements.overrides --generate-hashes --no-header -o requirements.lock
 	$(UV) pip compile docker/airflow/requirements.in --universal --python-version 3.11 \
 	  --generate-hashes --no-header -o docker/airflow/requirements.lock
 
