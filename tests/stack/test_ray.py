@@ -70,3 +70,30 @@ def test_a_driver_that_imported_ray_first_still_joins_on_loopback(cfg):
     imported_with, enabled, node_ip = proc.stdout.split()[-3:]
     assert imported_with == "True", "the driver was meant to import ray before connect.ray set the flag"
     assert (enabled, node_ip) == ("False", cfg.client_host)
+
+
+@pytest.mark.local_runtime      # under compose the head's processes are the container's own
+def test_the_head_runs_the_dashboard_views_the_labs_use_under_a_small_watcher(cfg, require):
+    # scalelab.cluster.ray_head: `ray start` execs into childwatch once the head is up, and the
+    # dashboard starts only the modules behind the views the labs and tests use (issue 24).
+    import json
+    import urllib.request
+
+    from scalelab.cluster import local, ray_head
+    from scalelab.cluster.services import by_name
+
+    require("ray-head")
+    procs = local.processes_by_service(cfg)["ray-head"]
+    argv = {p.pid: " ".join(p.cmdline()) for p in procs if p.is_running()}
+    leader = local._record(cfg, by_name(cfg, "ray-head"))["pid"]
+    assert "childwatch.py ray-head" in argv[leader], argv[leader]
+    modules = sorted(a.split()[0][len("ray-dashboard-"):].rsplit("-", 1)[0] for a in argv.values()
+                     if a.startswith("ray-dashboard-"))
+    assert modules == sorted(ray_head.DASHBOARD_MODULE_PROCESSES), modules
+    # The Cluster view's data (NodeHead) answers, with the one head node alive.
+    token = cfg.ray_token_path.read_text().strip()
+    request = urllib.request.Request(cfg.url("RAY_DASHBOARD_PORT", "/nodes?view=summary"),
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        summary = json.load(response)["data"]["summary"]
+    assert [n["raylet"]["state"] for n in summary] == ["ALIVE"], summary
