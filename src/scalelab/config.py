@@ -180,6 +180,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIRFLOW_API_HOST", "", "Where Airflow's tasks reach the API server (default: the client host; compose: airflow-api)"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
+    # The labs tier: most of a lab's time is waiting on the cluster (a DAG run, a restart, a JVM),
+    # so two kernels at once keep both cores busy; a lab marked exclusive runs alone.
+    Setting("SCALELAB_LAB_LANES", "2", "Lab notebooks the tests execute at once, each in its own kernel", "int"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

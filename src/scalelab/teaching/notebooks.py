@@ -9,7 +9,9 @@ both that the lesson runs and that its solutions pass their checks.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,16 +102,43 @@ def execute(path: Path, scale: str = "tiny", cell_timeout: int = CELL_TIMEOUT_S,
     from nbclient import NotebookClient
 
     nb = filled(path) if solutions else read(path)
-    saved = {k: os.environ.get(k) for k in (SCALE_ENV, STRICT_ENV, "PYTHONWARNINGS")}
-    os.environ.update({SCALE_ENV: scale, STRICT_ENV: "strict"})
+    # The kernel's own environment, not this process's: labs run side by side in threads (run_all).
+    env = {**os.environ, SCALE_ENV: scale, STRICT_ENV: "strict"}
     start = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
     return Run(path, time.perf_counter() - start, len(nb.cells), _cell_seconds(nb)[:5])
+
+
+def exclusive(path: Path) -> str | None:
+    """Why a lab must run with no other lab beside it (`metadata.scalelab.exclusive`), or None."""
+    return read(path).metadata.get("scalelab", {}).get("exclusive")
+
+
+def run_all(paths: list[Path], scale: str = "tiny", lanes: int = 2,
+            expected: dict[str, float] | None = None) -> dict[Path, Future]:
+    """Execute labs `lanes` at a time, each in its own kernel; a Future per lab, its Run or its error.
+
+    The exclusive labs (a fault drill restarts the broker other labs stream through) run first,
+    one at a time, alone; then the rest, longest first by `expected` (seconds by lab stem, from
+    earlier runs), so that no long lab starts last and runs on alone.
+    """
+    futures = {path: Future() for path in paths}
+    alone = [p for p in paths if exclusive(p)]
+    rest = sorted((p for p in paths if p not in alone), key=lambda p: -(expected or {}).get(p.stem, float("inf")))
+
+    def one(path: Path) -> None:
+        if futures[path].set_running_or_notify_cancel():
+            try:
+                futures[path].set_result(execute(path, scale=scale))
+            except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for this lab
+                futures[path].set_exception(exc)
+
+    def conduct() -> None:
+        for path in alone:
+            one(path)
+        with ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="lab") as pool:
+            list(pool.map(one, rest))
+
+    threading.Thread(target=conduct, name="labs", daemon=True).start()
+    return futures
