@@ -115,17 +115,31 @@ def exclusive(path: Path) -> str | None:
     return read(path).metadata.get("scalelab", {}).get("exclusive")
 
 
+# What an exclusive lab disrupts (lab 09 restarts the broker and adds and kills Spark and Dask
+# workers): a lab that calls none of these may run beside it. The track labs call none
+# (tests/unit/test_lab_notebooks.py checks), so they fill the other lanes meanwhile.
+DISRUPTED_CALLS = ("connect.spark", "connect.dask", "connect.kafka", "streaming.", "drills.")
+
+
+def single_machine(path: Path) -> bool:
+    """A lab of a track (labs/foundations/): pandas, NumPy, scikit-learn on this machine."""
+    return path.parent.name in TRACKS
+
+
 def run_all(paths: list[Path], scale: str = "tiny", lanes: int = 2,
             expected: dict[str, float] | None = None) -> dict[Path, Future]:
     """Execute labs `lanes` at a time, each in its own kernel; a Future per lab, its Run or its error.
 
     The exclusive labs (a fault drill restarts the broker other labs stream through) run first,
-    one at a time, alone; then the rest, longest first by `expected` (seconds by lab stem, from
-    earlier runs), so that no long lab starts last and runs on alone.
+    one at a time, with only single-machine labs beside them; then the rest, longest first by
+    `expected` (seconds by lab stem, from earlier runs), so that no long lab starts last and
+    runs on alone.
     """
     futures = {path: Future() for path in paths}
     alone = [p for p in paths if exclusive(p)]
     rest = sorted((p for p in paths if p not in alone), key=lambda p: -(expected or {}).get(p.stem, float("inf")))
+    beside = [p for p in rest if single_machine(p)] if alone and lanes > 1 else []
+    rest = [p for p in rest if p not in beside]
 
     def one(path: Path) -> None:
         if futures[path].set_running_or_notify_cancel():
@@ -135,8 +149,12 @@ def run_all(paths: list[Path], scale: str = "tiny", lanes: int = 2,
                 futures[path].set_exception(exc)
 
     def conduct() -> None:
-        for path in alone:
-            one(path)
+        # Phase 1: the exclusive labs in one lane, single-machine labs in the others; phase 2: the rest.
+        with ThreadPoolExecutor(max_workers=max(1, lanes - 1), thread_name_prefix="lab") as pool:
+            done_beside = pool.map(one, beside)
+            for path in alone:
+                one(path)
+            list(done_beside)
         with ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="lab") as pool:
             list(pool.map(one, rest))
 
