@@ -121,3 +121,26 @@ def test_seen_from_a_peer_container_a_service_is_reached_by_its_name(tmp_path):
     peer = cfg.with_values(SCALELAB_BIND_HOST="model-api")
     assert peer.url("MODEL_API_PORT", "/health") == "http://model-api:8100/health"
     assert not peer.binds_everywhere and cfg.url("MODEL_API_PORT") == "http://127.0.0.1:8100/"
+
+
+@pytest.mark.parametrize("left", ["", "-" + "A" * 21], ids=["empty", "starts with a dash"])
+def test_a_kafka_cluster_id_the_storage_tool_cannot_take_is_replaced_before_formatting(tmp_path, left):
+    # An id that begins with "-" is read by the storage tool as an option (one fresh base64url id
+    # in 64); an empty file is what a start killed mid-write leaves. /bin/echo stands in for java:
+    # ensure_storage runs it as it would run the storage tool.
+    import re
+
+    cfg = _cfg(tmp_path)
+    id_file = cfg.state_dir / "kafka" / "cluster-id"
+    id_file.parent.mkdir(parents=True)
+    id_file.write_text(left + "\n")
+    kafka.ensure_storage(cfg, "/bin/echo", tmp_path / "server.properties")
+    cid = id_file.read_text().strip()
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cid), cid
+    kafka.ensure_storage(cfg, "/bin/echo", tmp_path / "server.properties")
+    assert id_file.read_text().strip() == cid          # a usable id, once written, is kept
+
+
+def test_no_new_kafka_cluster_id_begins_with_a_dash():
+    ids = [kafka.new_cluster_id() for _ in range(2000)]     # ~31 would begin with "-" unfiltered
+    assert all(len(c) == 22 and not c.startswith("-") for c in ids)

@@ -50,16 +50,33 @@ def ensure_storage(cfg: Config, java: str, effective_properties: Path) -> None:
         return
     logs.mkdir(parents=True, exist_ok=True)
     cluster_id_file = cfg.state_dir / "kafka" / "cluster-id"
-    if not cluster_id_file.exists():
-        # Kafka's cluster ids are base64url UUIDs; uuid4 makes one without a JVM start.
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        cluster_id_file.write_text(cid + "\n")
+    cid = cluster_id_file.read_text().strip() if cluster_id_file.exists() else ""
+    # The storage is not formatted yet (no meta.properties), so an id it cannot take is replaced:
+    # one an earlier start wrote that begins with "-", or an empty file from a start killed mid-write.
+    if not _usable_cluster_id(cid):
+        cid = new_cluster_id()
+        write_private(cluster_id_file, cid + "\n")
     cmd = [java, "-cp", f"{jars_dir(cfg)}/*", "kafka.tools.StorageTool", "format",
-           "-t", cluster_id_file.read_text().strip(), "-c", str(effective_properties),
-           "--standalone", "--ignore-formatted"]
+           "-t", cid, "-c", str(effective_properties), "--standalone", "--ignore-formatted"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise KafkaSetupError("formatting Kafka's storage failed:\n" + (proc.stdout + proc.stderr)[-2000:])
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's own Uuid.randomUuid makes it (made here without a JVM start).
+
+    Base64url of 16 random bytes; like Kafka, never one that begins with "-": the storage tool's
+    `-t` would read it as an option ("argument --cluster-id/-t: expected one argument"), one
+    fresh id in 64, which is how a fresh-clone compose run once lost its broker.
+    """
+    while not _usable_cluster_id(cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")):
+        pass
+    return cid
+
+
+def _usable_cluster_id(cid: str) -> bool:
+    return len(cid) == 22 and not cid.startswith("-")
 
 
 def properties_path(cfg: Config) -> Path:
