@@ -181,7 +181,8 @@ SETTINGS: tuple[Setting, ...] = (
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
     # The labs tier: most of a lab's time is waiting on the cluster (a DAG run, a restart, a JVM),
-    # so two kernels at once keep both cores busy; a lab marked exclusive runs alone.
+    # so two kernels at once keep both cores busy; a lab marked exclusive has only
+    # single-machine labs beside it (notebooks.run_all).
     Setting("SCALELAB_LAB_LANES", "2", "Lab notebooks the tests execute at once, each in its own kernel", "int"),
 )
 

@@ -2,7 +2,7 @@
 
 A failing cell fails the test; each `grading.check` runs strict, so a solution that
 stops being right fails too. The labs run SCALELAB_LAB_LANES at a time (notebooks.run_all;
-a lab marked exclusive runs alone), started when the first lab's test runs; each test
+a lab marked exclusive has only single-machine labs beside it), started when the first lab's test runs; each test
 waits for its own lab. How long each lab took is written to results/labs/timings.csv
 (timings are reported, never asserted).
 """
@@ -52,8 +52,8 @@ def test_there_are_labs():
     assert len(LABS) >= 10, [p.name for p in LABS]
 
 
-def test_the_fault_drills_run_alone():
-    # Lab 09 restarts the broker other labs stream through: run_all must never put it beside another.
+def test_the_fault_drills_run_apart_from_the_big_data_labs():
+    # Lab 09 restarts the broker other labs stream through: run_all puts only single-machine labs beside it.
     assert notebooks.exclusive(next(p for p in LABS if p.stem == "09_fault_drills"))
 
 

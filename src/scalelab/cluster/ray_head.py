@@ -24,10 +24,11 @@ DASHBOARD_MODULES = (
     "ReportHead",      # cluster status, stack traces and logs of a worker
     "StateHead",       # actors, tasks, objects, placement groups (ray.util.state, the Jobs' detail)
     "JobHead",         # /api/jobs/: job submission and the Jobs view
-    "UsageStatsHead",  # in the dashboard's own process; reports nothing (--disable-usage-stats)
+    "UsageStatsHead",  # reports nothing (--disable-usage-stats)
 )
-# Those that run as processes of their own (the rest run inside the dashboard's).
-DASHBOARD_MODULE_PROCESSES = ("NodeHead", "ReportHead", "StateHead", "JobHead")
+# Modules that run inside the dashboard's own process (DashboardHeadModule); the rest get one each.
+_IN_DASHBOARD_PROCESS = ("UsageStatsHead",)
+DASHBOARD_MODULE_PROCESSES = tuple(m for m in DASHBOARD_MODULES if m not in _IN_DASHBOARD_PROCESS)
 
 
 def _name(proc) -> str:
