@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.stack]
 
 def test_the_dashboard_answers_a_real_callback(cfg, require):
     require("dashboard")
-    base = cfg.url("DASHBOARD_PORT", "").rstrip("/")
+    base = cfg.dashboard_url().rstrip("/")
     page = requests.get(base + "/", timeout=10)
     assert page.status_code == 200 and "scalelab trips" in page.text
     got = requests.post(base + "/_dash-update-component", json=dashboard.callback_payload("Manhattan"), timeout=30)

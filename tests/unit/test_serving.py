@@ -193,3 +193,15 @@ def test_the_model_is_unpickled_from_the_bytes_that_were_hashed(cfg, monkeypatch
     _, card, _ = model.load(cfg)
     (source,) = seen
     assert isinstance(source, io.BytesIO) and hashlib.sha256(source.getvalue()).hexdigest() == card.sha256
+
+
+@pytest.mark.parametrize("prefix, openapi", [("/model-api", "/model-api/openapi.json"),
+                                             ("", "/openapi.json"),
+                                             # anything but a plain path is ignored: it reaches the page's script
+                                             ("/x';alert(1)//", "/openapi.json"),
+                                             ("/a/b", "/openapi.json")])
+def test_the_docs_page_names_its_schema_under_the_proxys_prefix_and_only_a_plain_one(client, prefix, openapi):
+    page = client.get("/docs", headers={"X-Forwarded-Prefix": prefix} if prefix else {})
+    assert page.status_code == 200
+    assert f"url: '{openapi}'" in page.text
+    assert "alert(1)" not in page.text

@@ -15,7 +15,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import numpy as np
 
-from scalelab.config import Config
+from scalelab.config import DASHBOARD_BASE_PATH, Config
 
 ALL = "all boroughs"
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -71,12 +71,12 @@ def values(array) -> "np.ndarray":
     return np.asarray(array)
 
 
-def create_app(cfg: Config | None = None):
+def create_app(cfg: Config | None = None, base_path: str = "/"):
     from dash import Dash, Input, Output, dcc, html
 
     trips, zones = load(cfg)
     boroughs = [ALL, *sorted(zones["borough"].unique())]
-    app = Dash(__name__, title="scalelab trips")
+    app = Dash(__name__, title="scalelab trips", url_base_pathname=base_path)
     app.layout = html.Div([
         html.H2(f"Trips: {len(trips):,} rides over {trips['pickup_at'].dt.date.nunique()} days"),
         dcc.Dropdown(boroughs, ALL, id="borough", clearable=False),
@@ -112,7 +112,7 @@ def create_app(cfg: Config | None = None):
 def main() -> None:
     """`scalelab serve dashboard` runs this (Flask's threaded server: a local, single-user lab service)."""
     cfg = Config.load()
-    create_app(cfg).run(host=cfg.bind_host, port=cfg.port("DASHBOARD_PORT"), debug=False)
+    create_app(cfg, DASHBOARD_BASE_PATH).run(host=cfg.bind_host, port=cfg.port("DASHBOARD_PORT"), debug=False)
 
 
 if __name__ == "__main__":

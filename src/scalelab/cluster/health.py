@@ -179,7 +179,7 @@ def model_api(cfg: Config, _: int = 0) -> str:
 
 
 def dashboard(cfg: Config, _: int = 0) -> str:
-    layout = http_json(cfg.url("DASHBOARD_PORT", "/_dash-layout"))
+    layout = http_json(cfg.dashboard_url("_dash-layout"))
     graphs = [c for c in layout["props"]["children"] if c.get("type") == "Graph"]
     return f"{len(graphs)} graph(s)"
 

@@ -17,6 +17,7 @@ and prediction run off the event loop, so /health answers while a batch is score
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter, deque
 from contextlib import asynccontextmanager
@@ -149,6 +150,9 @@ class _Metrics:
         return "\n".join(out) + "\n"
 
 
+_PLAIN_PREFIX = re.compile(r"/[A-Za-z0-9_-]{1,64}")
+
+
 def create_app(cfg: Config | None = None) -> FastAPI:
     state: dict = {}
 
@@ -160,6 +164,16 @@ def create_app(cfg: Config | None = None) -> FastAPI:
         yield
 
     app = FastAPI(title="scalelab model-api", description="The churn model of the tabular data set.", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def behind_a_proxy(request: Request, call_next):
+        # Behind JupyterLab's proxy (at /model-api/) the interactive docs must fetch
+        # /model-api/openapi.json: the proxy names its prefix in X-Forwarded-Prefix. Only a plain
+        # path is taken (the value reaches the docs page's script), anything else is ignored.
+        prefix = request.headers.get("x-forwarded-prefix", "")
+        if _PLAIN_PREFIX.fullmatch(prefix):
+            request.scope["root_path"] = prefix
+        return await call_next(request)
 
     @app.middleware("http")
     async def count(request: Request, call_next):
