@@ -92,6 +92,12 @@ def private_dir(path: Path, what: str | None = None, fix: str = "Remove it") -> 
     return path
 
 
+# The trips dashboard serves under a path of its own (Dash's url_base_pathname), the same on its
+# own port and behind JupyterLab's proxy, which passes the path through unchanged: Dash's page
+# names its scripts and callbacks by absolute paths, so a proxy that strips a prefix breaks it.
+DASHBOARD_BASE_PATH = "/dashboard/"
+
+
 class ConfigError(ValueError):
     """A configuration value is unusable; the message says which and how to fix it."""
 
@@ -153,6 +159,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KAFKA_INTERNAL_LISTENER", "", "host:port of a second listener for clients inside a container network"),
     # JupyterLab
     Setting("JUPYTER_PORT", "8888", "JupyterLab port", "port"),
+    Setting("SCALELAB_UI_HOST", "", "Where JupyterLab's proxy reaches the services' UIs (empty: this machine; "
+            "compose: '{service}', each service's own name)"),
     Setting("JUPYTER_TOKEN", "", "JupyterLab token (default: generated once, kept in the state folder)"),
     # The model service (foundations track: model deployment)
     Setting("MODEL_API_PORT", "8100", "model-api port (the churn model behind FastAPI)", "port"),
@@ -360,6 +368,10 @@ class Config:
     def kafka_bootstrap_servers(self) -> str:
         return self._values.get("KAFKA_BOOTSTRAP_SERVERS") or f"{self.client_host}:{self.port('KAFKA_PORT')}"
 
+    def dashboard_url(self, path: str = "") -> str:
+        """The trips dashboard's URL: Dash serves under DASHBOARD_BASE_PATH on its port."""
+        return self.url("DASHBOARD_PORT", DASHBOARD_BASE_PATH + path)
+
     def url(self, port_setting: str, path: str = "/", host: str | None = None) -> str:
         return f"http://{host or self.client_host}:{self.port(port_setting)}{path}"
 
@@ -464,6 +476,8 @@ class Config:
             # Ray clients must present the head's token (RAY_AUTH_MODE is cluster-wide).
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN_PATH": str(self.ray_token_path),
+            # jupysql (the %sql magics) reports usage to its vendor unless told not to.
+            "PLOOMBER_STATS_ENABLED": "false",
         }
         if self.bind_host.startswith("127."):
             # Ray swaps a loopback node address for the machine's external one (so that

@@ -16,7 +16,7 @@ from typing import Callable
 
 from scalelab.cluster import airflow, credentials, health, kafka, platform
 from scalelab.cluster.java import require_java
-from scalelab.config import Config, private_dir, write_private
+from scalelab.config import DASHBOARD_BASE_PATH, Config, private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,14 @@ class Service:
     stop_grace: float = 20.0         # seconds between SIGTERM and SIGKILL
     profile: str = "core"            # started by every `up`, or only with --profile PROFILE
     stop_signal: int = signal.SIGTERM
+    # The path its UI is served under on url_setting's port: "/", or "/NAME/" for a UI that
+    # serves under its own name (JupyterLab's proxy then passes the path through unchanged).
+    ui_path: str = "/"
 
     def url(self, cfg: Config) -> str:
         if self.url_setting is None:
             return ""
-        return cfg.url(self.url_setting, "/lab" if self.role == "jupyterlab" else "/")
+        return cfg.url(self.url_setting, self.ui_path)
 
 
 def _bin(cfg: Config, name: str) -> str:
@@ -180,7 +183,10 @@ def _kafka(cfg: Config, _: int) -> Launch:
 def _jupyterlab(cfg: Config, _: int) -> Launch:
     argv = [_bin(cfg, "jupyter"), "lab", "--no-browser", "--ip", cfg.bind_host,
             "--port", str(cfg.port("JUPYTER_PORT")), "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={cfg.root}", "--ServerApp.default_url=/lab/tree/labs"]
+            f"--ServerApp.root_dir={cfg.root}", "--ServerApp.default_url=/lab/tree/labs",
+            # The first open's settings and the stack's UIs behind this port (scalelab.cluster.jupyter,
+            # which reads the services: this module names its file rather than import it).
+            f"--config={Path(__file__).with_name('jupyter_server_config.py')}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI run as root; the token still guards the server
     # The token reaches the server in a file of ours alone (JUPYTER_TOKEN_FILE; no newline: the
@@ -217,9 +223,9 @@ def _airflow_role(argv_of):
 
 
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
-         stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM) -> Service:
+         stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM, ui_path="/") -> Service:
     return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace, profile,
-                   stop_signal)
+                   stop_signal, ui_path)
 
 
 PROFILES = ("core", "platform")
@@ -276,11 +282,11 @@ def _all(cfg: Config) -> list[Service]:
         _one("kafka", "kafka", "Apache Kafka broker (KRaft)", ("KAFKA_PORT", "KAFKA_CONTROLLER_PORT"),
              _kafka, health.kafka_broker, None, True),
         _one("jupyterlab", "jupyterlab", "JupyterLab", ("JUPYTER_PORT",), _jupyterlab, health.jupyterlab,
-             "JUPYTER_PORT"),
+             "JUPYTER_PORT", ui_path="/lab"),
         _one("model-api", "model-api", "The churn model behind FastAPI", ("MODEL_API_PORT",), _model_api,
              health.model_api, "MODEL_API_PORT", stop_grace=5.0),
         _one("dashboard", "dashboard", "Trips dashboard (Dash)", ("DASHBOARD_PORT",), _dashboard, health.dashboard,
-             "DASHBOARD_PORT", stop_grace=5.0),
+             "DASHBOARD_PORT", stop_grace=5.0, ui_path=DASHBOARD_BASE_PATH),
         # The data-platform profile. SIGTERM is PostgreSQL's "smart" shutdown, which waits for
         # every client to leave (a notebook's engine may never); SIGINT is its "fast" one, which
         # ends sessions and checkpoints (its workers take SIGINT as a harmless cancel request).
