@@ -74,3 +74,11 @@ def test_the_lab_runs_with_its_solutions(path: Path, lab_runs, cfg: Config):
         slowest = " ".join(f"{i}:{s:.1f}" for i, s in run.slowest[:3])      # cell index: seconds
         w.writerow([time.strftime("%Y-%m-%dT%H:%M:%S"), path.stem, scale, f"{run.seconds:.1f}", run.cells, slowest])
     print(f"{path.stem} at {scale}: {run.seconds:.1f} s; slowest cells {run.slowest[:3]}")
+
+
+def test_producing_the_events_shows_a_progress_bar_under_the_cell(lab_runs):
+    # Lab 08 produces its events set (a million at `small`, two minutes with kafka-python): the
+    # bar is an ipywidgets view in the executed notebook's outputs (tqdm.auto in a kernel).
+    _, futures = lab_runs
+    lab08 = next(p for p in futures if p.stem.startswith("08_"))
+    assert futures[lab08].result().widgets >= 1

@@ -165,12 +165,18 @@ class Produced:
     checksum: int                 # sum of crc32(key|value) over acknowledged messages
 
 
-def produce(topic: str, events: pd.DataFrame, idempotent: bool = True, **producer_conf) -> Produced:
-    """Send every event with acks=all (and an idempotent producer) and count the acknowledgements."""
-    return produce_messages(topic, event_messages(events), idempotent=idempotent, **producer_conf)
+def produce(topic: str, events: pd.DataFrame, idempotent: bool = True, progress: bool | None = None,
+            **producer_conf) -> Produced:
+    """Send every event with acks=all (and an idempotent producer) and count the acknowledgements.
+
+    In a notebook a bar under the cell counts the acknowledged messages (`progress`: force it on or off)."""
+    return produce_messages(topic, event_messages(events), idempotent=idempotent, total=len(events),
+                            progress=progress, **producer_conf)
 
 
-def produce_messages(topic: str, messages, idempotent: bool = True, **producer_conf) -> Produced:
+def produce_messages(topic: str, messages, idempotent: bool = True, total: int | None = None,
+                     progress: bool | None = None, **producer_conf) -> Produced:
+    from scalelab import progress as bars
     from scalelab.cluster import connect
 
     producer_conf.setdefault("linger_ms", 20)
@@ -186,6 +192,13 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
     ensure_topic(topic)
     producer = connect.kafka_producer(**producer_conf)
     acked = {"n": 0, "sum": 0, "failed": 0}
+
+    # The bar counts acknowledgements, drawn from this thread (the callbacks run in the producer's
+    # I/O thread, and a widget is best updated from the kernel's own).
+    shown = bars.bar(total, f"acknowledged by {topic}", enabled=progress)
+
+    def draw():
+        shown.update(acked["n"] - shown.n)
 
     def ok(pair):
         def callback(_metadata):
@@ -205,9 +218,13 @@ def produce_messages(topic: str, messages, idempotent: bool = True, **producer_c
             producer.send(topic, key=key, value=value, headers=headers).add_callback(ok((key or b"", value))) \
                 .add_errback(failed)
             sent += 1
+            if sent % 5_000 == 0:
+                draw()
         producer.flush()
+        draw()
     finally:
         producer.close()
+        shown.close()
     return Produced(topic, sent, acked["n"], acked["failed"], time.perf_counter() - start, acked["sum"])
 
 

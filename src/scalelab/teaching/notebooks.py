@@ -79,6 +79,7 @@ class Run:
     seconds: float
     cells: int
     slowest: list[tuple[int, float]]     # (cell index, seconds), slowest first
+    widgets: int = 0                     # outputs that are ipywidgets views (a progress bar is one)
 
 
 def _cell_seconds(nb) -> list[tuple[int, float]]:
@@ -107,7 +108,11 @@ def execute(path: Path, scale: str = "tiny", cell_timeout: int = CELL_TIMEOUT_S,
     start = time.perf_counter()
     NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
-    return Run(path, time.perf_counter() - start, len(nb.cells), _cell_seconds(nb)[:5])
+    widgets = sum(WIDGET_VIEW in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    return Run(path, time.perf_counter() - start, len(nb.cells), _cell_seconds(nb)[:5], widgets)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def exclusive(path: Path) -> str | None:
