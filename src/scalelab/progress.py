@@ -1,4 +1,4 @@
-"""Progress bars for the labs' long steps (producing a topic, reading it back).
+"""Progress bars for the labs' long steps (today: producing a topic, `streaming.produce`).
 
 In a notebook the bar is a widget under the cell (tqdm.auto on ipywidgets); in a terminal, a
 script or a test it is off, so no log fills with bars. `enabled` overrides either way.

@@ -38,7 +38,7 @@ def test_the_first_open_asks_for_no_build_no_news_and_no_update_check(tmp_path):
 
 
 def test_dasks_panes_point_at_the_schedulers_dashboard_through_jupyterlab_and_start_no_cluster(tmp_path):
-    dask = jupyter.settings_overrides(_cfg(tmp_path))["dask-labextension:plugin"]
+    dask = jupyter.settings_overrides(jupyter.proxied_uis(_cfg(tmp_path)))["dask-labextension:plugin"]
     assert dask["defaultURL"] == "dask-scheduler/"      # relative: JupyterLab's own origin and token
     assert dask["hideClusterManager"] is True
 

@@ -25,8 +25,8 @@ from scalelab.config import Config
 # open, a machine without the internet here and a lab, not a newsroom, on a learner's laptop.
 # Dask's panes find the scheduler's dashboard through the proxy below (a path under JupyterLab's
 # own URL, fetched with JupyterLab's token, so it works over one forwarded port).
-def settings_overrides(cfg: Config) -> dict:
-    dask = next((ui for ui in proxied_uis(cfg) if ui.service == "dask-scheduler"), None)
+def settings_overrides(uis: list[ProxiedUI]) -> dict:
+    dask = next((ui for ui in uis if ui.service == "dask-scheduler"), None)
     return {
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
         "dask-labextension:plugin": {"defaultURL": dask.path if dask else "", "browserDashboardCheck": False,
@@ -146,9 +146,10 @@ def configure(c, cfg: Config) -> None:
     settings_dir.mkdir(parents=True, exist_ok=True)
     overrides = settings_dir / "overrides.json"
     tmp = overrides.with_suffix(".tmp")
-    tmp.write_text(json.dumps(settings_overrides(cfg), indent=2))
+    uis = proxied_uis(cfg)
+    tmp.write_text(json.dumps(settings_overrides(uis), indent=2))
     tmp.replace(overrides)
     c.LabApp.app_settings_dir = str(settings_dir)
     c.LabApp.news_url = None
     c.LabApp.check_for_updates_class = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
-    c.ServerProxy.servers = {ui.service: _server_process(ui) for ui in proxied_uis(cfg)}
+    c.ServerProxy.servers = {ui.service: _server_process(ui) for ui in uis}

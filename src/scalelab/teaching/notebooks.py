@@ -73,6 +73,9 @@ def has_outputs(nb) -> list[int]:
             if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None)]
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"     # an ipywidgets output's MIME type
+
+
 @dataclass
 class Run:
     path: Path
@@ -110,9 +113,6 @@ def execute(path: Path, scale: str = "tiny", cell_timeout: int = CELL_TIMEOUT_S,
                    resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
     widgets = sum(WIDGET_VIEW in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     return Run(path, time.perf_counter() - start, len(nb.cells), _cell_seconds(nb)[:5], widgets)
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def exclusive(path: Path) -> str | None:
