@@ -63,9 +63,11 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(f"{service}: watching {len(watched)} processes ("
-          + ", ".join(f"{name} {pid}" for pid, name in watched.items()) + ")", flush=True)
     try:
+        # Inside the try: a stop that lands while this line is written (the runtime may send it
+        # as soon as it reads the line) is still a clean stop, not a traceback and exit 1.
+        print(f"{service}: watching {len(watched)} processes ("
+              + ", ".join(f"{name} {pid}" for pid, name in watched.items()) + ")", flush=True)
         while True:
             try:
                 pid, status = os.waitpid(-1, 0)
@@ -80,6 +82,7 @@ def main(argv: list[str]) -> int:
                 return 1
     except _Stop as stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"{service}: {signal.Signals(stop.args[0]).name}, stopping {len(watched)} processes", flush=True)
         _stop(watched)
         return 0
