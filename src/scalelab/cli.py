@@ -23,7 +23,7 @@ from scalelab.cluster.credentials import CredentialsError
 from scalelab.cluster.kafka import KafkaSetupError
 from scalelab.cluster.platform import PlatformSetupError
 from scalelab.cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
-from scalelab.config import SETTINGS, Config, ConfigError
+from scalelab.config import KAFKA_CLIENTS, SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
                   no_args_is_help=True, add_completion=False)
@@ -540,6 +540,40 @@ def bench_run(
     bad = df[df["status"].isin(["wrong", "crashed", "error"])]
     if not bad.empty:
         err.print(f"[red]{len(bad)} run(s) wrong, crashed or failed[/]: see the report")
+        raise typer.Exit(1)
+
+
+@bench_app.command(name="kafka")
+def bench_kafka(
+        clients: str = typer.Option(",".join(KAFKA_CLIENTS), "--clients", help="kafka-python, confluent, or both."),
+        scale: str = typer.Option("small", help="Scale of the events data set (small: 1,000,000 events)."),
+        repeat: int = typer.Option(1, min=1, help="Runs per client, interleaved."),
+) -> None:
+    """Produce the events data set into Kafka and read it back with each client; messages per second."""
+    from scalelab.apps import kafka_rate
+    from scalelab.cluster.connect import StackNotUp
+    from scalelab.datasets.base import SCALES
+
+    cfg = _config()
+    if scale not in SCALES:
+        raise _fail(ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}"), 2)
+    try:
+        path, rows = kafka_rate.run([c.strip() for c in clients.split(",") if c.strip()], scale, repeat,
+                                    _results_dir(cfg) / "kafka")
+    except ValueError as exc:
+        raise _fail(exc, 2) from None
+    except StackNotUp as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"the events data set at {scale} ({rows[0]['rows']:,} events), acks=all, idempotent")
+    for column in ("client", "run", "status", "produce (s)", "produce msg/s", "read (s)", "read msg/s"):
+        table.add_column(column, justify="left" if column in ("client", "status") else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r["client"], str(r["run"]), r["status"], f"{r['produce_s']:.1f}",
+                      f"{r['produce_msg_s']:,}" if r["produce_msg_s"] else "-", f"{r['read_s']:.1f}",
+                      f"{r['read_msg_s']:,}" if r["read_msg_s"] else "-")
+    console.print(table)
+    console.print(f"results: {path}")
+    if any(r["status"] != "ok" for r in rows):
         raise typer.Exit(1)
 
 

@@ -33,6 +33,10 @@ def test_loopback_or_credentials_may_start(tmp_path, host, auth):
     credentials.check_bind(_cfg(tmp_path, SCALELAB_BIND_HOST=host, SCALELAB_AUTH=auth))
 
 
+def test_with_auth_off_librdkafka_gets_no_login(tmp_path):
+    assert credentials.kafka_librdkafka_params(_cfg(tmp_path)) == {}
+
+
 def test_a_wrong_auth_value_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="neither on nor off"):
         _ = _cfg(tmp_path, SCALELAB_AUTH="yes").auth
@@ -105,6 +109,12 @@ def test_kafka_listeners_ask_for_sasl_over_tls_and_keep_the_password_out_of_sigh
     assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
     params = credentials.kafka_client_params(cfg)
     assert params["security_protocol"] == "SASL_SSL" and params["ssl_cafile"].endswith("ca.pem")
+    # librdkafka (SCALELAB_KAFKA_CLIENT=confluent) gets the same login in its own property names.
+    rd = credentials.kafka_librdkafka_params(cfg)
+    assert (rd["security.protocol"], rd["sasl.mechanism"], rd["sasl.username"], rd["sasl.password"],
+            rd["ssl.ca.location"]) == (params["security_protocol"], params["sasl_mechanism"],
+                                       params["sasl_plain_username"], params["sasl_plain_password"],
+                                       params["ssl_cafile"])
     # Spark's executors may run elsewhere: the CA goes inline, not as a path of this machine.
     spark = credentials.kafka_spark_options(cfg)
     assert spark["kafka.ssl.truststore.certificates"].startswith("-----BEGIN CERTIFICATE-----")

@@ -63,6 +63,24 @@ def test_a_helper_on_a_stack_that_is_not_up_says_run_make_up(isolated_env, helpe
     assert "make up" in str(err.value)
 
 
+@pytest.mark.parametrize("helper", [connect.kafka_producer, connect.kafka_consumer])
+def test_the_confluent_helpers_on_a_stack_that_is_not_up_say_run_make_up(isolated_env, helper):
+    with pytest.raises(connect.StackNotUp, match="make up"):
+        helper(client="confluent")
+
+
+def test_an_unknown_kafka_client_is_refused_naming_the_two(isolated_env, monkeypatch):
+    from scalelab.apps import streaming
+    from scalelab.config import Config, ConfigError
+
+    monkeypatch.setenv("SCALELAB_KAFKA_CLIENT", "librdkafka")
+    with pytest.raises(ConfigError, match="SCALELAB_KAFKA_CLIENT='librdkafka' is none of kafka-python, confluent"):
+        streaming.produce_messages("t", [])
+    assert Config.load(environ={"SCALELAB_KAFKA_CLIENT": " Confluent "}).kafka_client == "confluent"
+    with pytest.raises(ValueError, match="client='java'"):
+        connect.kafka_producer(client="java")
+
+
 def test_a_service_that_never_gets_healthy_fails_up_with_its_log(isolated_env, monkeypatch):
     # A worker whose scheduler never comes: it runs, but never registers.
     monkeypatch.setenv("SCALELAB_START_TIMEOUT", "6")

@@ -4,6 +4,7 @@
     topic = streaming.new_topic("events-lab")
     streaming.produce(topic, events_frame)              # acks=all, idempotent producer
     back = streaming.read_topic(topic)                  # every message, with partition and offset
+    streaming.produce(topic, events_frame, client="confluent")   # librdkafka (SCALELAB_KAFKA_CLIENT)
     spark = streaming.spark()                           # a SparkSession with the Kafka connector
     stream = streaming.spark_events(spark, topic)       # a streaming DataFrame of typed events
 
@@ -114,6 +115,21 @@ def ensure_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str
     return name
 
 
+def delete_topic(name: str) -> None:
+    """Delete `name` and its messages (nothing to do if it is not there)."""
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    from scalelab.cluster import connect
+
+    admin = connect.kafka_admin()
+    try:
+        admin.delete_topics([name])
+    except UnknownTopicOrPartitionError:
+        pass
+    finally:
+        admin.close()
+
+
 def _try_create(admin, topic) -> bool:
     from kafka.errors import TopicAlreadyExistsError
 
@@ -166,97 +182,55 @@ class Produced:
 
 
 def produce(topic: str, events: pd.DataFrame, idempotent: bool = True, progress: bool | None = None,
-            **producer_conf) -> Produced:
+            client: str | None = None, **producer_conf) -> Produced:
     """Send every event with acks=all (and an idempotent producer) and count the acknowledgements.
 
-    In a notebook a bar under the cell counts the acknowledged messages (`progress`: force it on or off)."""
+    In a notebook a bar under the cell counts the acknowledged messages (`progress`: force it on or off).
+    `client`: kafka-python or confluent (default: SCALELAB_KAFKA_CLIENT); `producer_conf` in that client's names."""
     return produce_messages(topic, event_messages(events), idempotent=idempotent, total=len(events),
-                            progress=progress, **producer_conf)
+                            progress=progress, client=client, **producer_conf)
 
 
 def produce_messages(topic: str, messages, idempotent: bool = True, total: int | None = None,
-                     progress: bool | None = None, **producer_conf) -> Produced:
+                     progress: bool | None = None, client: str | None = None, **producer_conf) -> Produced:
+    """Send each (key, value) or (key, value, headers) of `messages`; see produce."""
     from scalelab import progress as bars
-    from scalelab.cluster import connect
+    from scalelab.apps import kafka_clients
 
-    producer_conf.setdefault("linger_ms", 20)
-    # Bigger batches than the 16 KiB default: fewer requests per message (measured here with 50,000
-    # events, acks=all: 7,000 -> 8,400 msg/s; kafka-python's per-message Python work is the rest).
-    producer_conf.setdefault("batch_size", 256 * 1024)
-    producer_conf.setdefault("retries", 2_147_483_647)      # retry until delivery_timeout_ms
-    producer_conf.setdefault("delivery_timeout_ms", 180_000)
-    producer_conf.setdefault("request_timeout_ms", 30_000)
-    if idempotent:
-        producer_conf.setdefault("enable_idempotence", True)
-        producer_conf.setdefault("max_in_flight_requests_per_connection", 5)
+    client = client or Config.load().kafka_client
+    conf = kafka_clients.producer_conf(client, idempotent, producer_conf)
     ensure_topic(topic)
-    producer = connect.kafka_producer(**producer_conf)
-    acked = {"n": 0, "sum": 0, "failed": 0}
-
-    # The bar counts acknowledgements, drawn from this thread (the callbacks run in the producer's
+    tally = kafka_clients.Tally()
+    # The bar counts acknowledgements, drawn from this thread (kafka-python's callbacks run in its
     # I/O thread, and a widget is best updated from the kernel's own).
     shown = bars.bar(total, f"acknowledged by {topic}", enabled=progress)
-
-    def draw():
-        shown.update(acked["n"] - shown.n)
-
-    def ok(pair):
-        def callback(_metadata):
-            acked["n"] += 1
-            acked["sum"] += message_crc(*pair)
-        return callback
-
-    def failed(_exc):
-        acked["failed"] += 1
-
     start = time.perf_counter()
-    sent = 0
     try:
-        for message in messages:            # (key, value) or (key, value, headers)
-            key, value = message[0], message[1]
-            headers = message[2] if len(message) > 2 else None
-            producer.send(topic, key=key, value=value, headers=headers).add_callback(ok((key or b"", value))) \
-                .add_errback(failed)
-            sent += 1
-            if sent % 5_000 == 0:
-                draw()
-        producer.flush()
-        draw()
+        sent = kafka_clients.send_all(client, topic, messages, conf, tally, message_crc,
+                                      lambda: shown.update(tally.acknowledged - shown.n))
     finally:
-        producer.close()
         shown.close()
-    return Produced(topic, sent, acked["n"], acked["failed"], time.perf_counter() - start, acked["sum"])
+    return Produced(topic, sent, tally.acknowledged, tally.failed, time.perf_counter() - start, tally.checksum)
 
 
-def read_topic(topic: str, timeout_s: float = 60.0) -> pd.DataFrame:
-    """Every message now in `topic`: partition, offset, key, value (bytes), read to the end offsets."""
-    from kafka import TopicPartition
+def read_topic(topic: str, timeout_s: float = 60.0, progress: bool | None = None,
+               client: str | None = None) -> pd.DataFrame:
+    """Every message now in `topic`: partition, offset, key, value (bytes), read to the end offsets.
 
-    from scalelab.cluster import connect
+    In a notebook a bar counts the messages read; `client` as for produce."""
+    from scalelab import progress as bars
+    from scalelab.apps import kafka_clients
 
-    consumer = connect.kafka_consumer(enable_auto_commit=False, consumer_timeout_ms=1000)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not parts:
-            raise StreamError(f"topic {topic} does not exist")
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        rows = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            if time.monotonic() > deadline:
-                raise StreamError(f"read {len(rows)} messages of {topic} in {timeout_s:.0f} s, not all of them")
-            for tp, records in consumer.poll(timeout_ms=500, max_records=10_000).items():
-                rows.extend((tp.partition, r.offset, r.key, r.value) for r in records)
-    finally:
-        consumer.close()
+    client = client or Config.load().kafka_client
+    rows = kafka_clients.read_all(client, topic, timeout_s, StreamError,
+                                  lambda total: bars.bar(total, f"read from {topic}", enabled=progress))
     return pd.DataFrame(rows, columns=["partition", "offset", "key", "value"])
 
 
-def message_crc(key: bytes, value: bytes) -> int:
-    """One message's fingerprint; summed over messages it is order-free, so partitions can interleave."""
-    return zlib.crc32(key + b"|" + value)
+def message_crc(key: bytes | None, value: bytes) -> int:
+    """One message's fingerprint; summed over messages it is order-free, so partitions can interleave.
+    A message without a key counts as one with an empty key, as the producer counted it."""
+    return zlib.crc32((key or b"") + b"|" + value)
 
 
 def checksum(messages: pd.DataFrame) -> int:

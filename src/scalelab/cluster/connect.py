@@ -8,7 +8,7 @@ pointing them at an external cluster moves a notebook there unchanged.
     spark = connect.spark()          # SparkSession on the standalone cluster
     client = connect.dask()          # distributed.Client on the scheduler
     connect.ray()                    # ray.init on the head
-    producer = connect.kafka_producer()
+    producer = connect.kafka_producer()   # kafka-python; client="confluent" for librdkafka's
     engine = connect.postgres()      # the platform profile: SQLAlchemy on PostgreSQL
     store = connect.redis()          # and a Redis client
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from scalelab.cluster import credentials
 from scalelab.cluster.health import port_open
-from scalelab.config import Config, address_host_port
+from scalelab.config import KAFKA_CLIENTS, Config, address_host_port
 
 
 class StackNotUp(ConnectionError):
@@ -157,26 +157,62 @@ def _tune_ray_data(ray) -> None:
 RECONNECT_BACKOFF_MAX_MS = 1_000
 
 
-def kafka_producer(**kwargs: Any):
-    """A KafkaProducer on the broker (acks=all by default: a lab should not lose data)."""
+def kafka_producer(client: str = "kafka-python", **kwargs: Any):
+    """A producer on the broker (acks=all by default: a lab should not lose data).
+
+    client="kafka-python" (what the labs teach): a KafkaProducer, keywords as kafka-python names them.
+    client="confluent": librdkafka's Producer, keywords librdkafka's properties with `_` for `.`
+    (linger_ms=20 is linger.ms=20); an unknown one is librdkafka's error naming it.
+    """
+    client = _kafka_client(client)
     cfg = _config()
     _require("The Kafka broker", cfg.kafka_bootstrap_servers)
-    from kafka import KafkaProducer
-
     kwargs.setdefault("acks", "all")
     kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
+    if client == "confluent":
+        from confluent_kafka import Producer
+
+        return Producer(_librdkafka_conf(cfg, kwargs))
+    from kafka import KafkaProducer
+
     return KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, **credentials.kafka_client_params(cfg), **kwargs)
 
 
-def kafka_consumer(*topics: str, **kwargs: Any):
+def kafka_consumer(*topics: str, client: str = "kafka-python", **kwargs: Any):
+    """A consumer on the broker, subscribed to `topics` (none: assign partitions yourself).
+
+    client="confluent": librdkafka's Consumer (keywords as for kafka_producer); it needs a
+    group_id even when it only reads assigned partitions, so one is made up when none is given.
+    """
+    client = _kafka_client(client)
     cfg = _config()
     _require("The Kafka broker", cfg.kafka_bootstrap_servers)
-    from kafka import KafkaConsumer
-
     kwargs.setdefault("auto_offset_reset", "earliest")
     kwargs.setdefault("reconnect_backoff_max_ms", RECONNECT_BACKOFF_MAX_MS)
+    if client == "confluent":
+        from confluent_kafka import Consumer
+
+        kwargs.setdefault("group_id", f"scalelab-{os.getpid()}")
+        consumer = Consumer(_librdkafka_conf(cfg, kwargs))
+        if topics:
+            consumer.subscribe(list(topics))
+        return consumer
+    from kafka import KafkaConsumer
+
     return KafkaConsumer(*topics, bootstrap_servers=cfg.kafka_bootstrap_servers, **credentials.kafka_client_params(cfg),
                          **kwargs)
+
+
+def _kafka_client(client: str) -> str:
+    if client not in KAFKA_CLIENTS:
+        raise ValueError(f"client={client!r}: a Kafka client is one of {', '.join(KAFKA_CLIENTS)}")
+    return client
+
+
+def _librdkafka_conf(cfg: Config, kwargs: dict[str, Any]) -> dict[str, Any]:
+    conf = {"bootstrap.servers": cfg.kafka_bootstrap_servers, **credentials.kafka_librdkafka_params(cfg)}
+    conf.update({key.replace("_", "."): value for key, value in kwargs.items()})
+    return conf
 
 
 def kafka_admin(**kwargs: Any):

@@ -243,6 +243,14 @@ def kafka_client_params(cfg: Config) -> dict:
             "sasl_plain_password": cfg.kept_secret("kafka-password"), "ssl_cafile": str(tls(cfg).ca)}
 
 
+def kafka_librdkafka_params(cfg: Config) -> dict[str, str]:
+    """The same as kafka_client_params in librdkafka's property names (confluent-kafka)."""
+    if not cfg.auth:
+        return {}
+    return {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.username": KAFKA_USER,
+            "sasl.password": cfg.kept_secret("kafka-password"), "ssl.ca.location": str(tls(cfg).ca)}
+
+
 def kafka_spark_options(cfg: Config) -> dict[str, str]:
     """The options of Spark's Kafka source: the CA travels inline, since executors in other
     containers do not have the driver's paths."""
