@@ -21,13 +21,15 @@ from scalelab.config import KAFKA_CLIENTS
 
 def measure(client: str, events: pd.DataFrame, scale: str, run: int) -> dict:
     topic = streaming.new_topic(f"bench-kafka-{client}-{scale}")
-    produced = streaming.produce(topic, events, client=client, progress=False)
-    start = time.perf_counter()
-    back = streaming.read_topic(topic, timeout_s=600, client=client, progress=False)
-    read_s = time.perf_counter() - start
+    try:   # a million messages are tens of MB on the broker's disk: never left behind
+        produced = streaming.produce(topic, events, client=client, progress=False)
+        start = time.perf_counter()
+        back = streaming.read_topic(topic, timeout_s=600, client=client, progress=False)
+        read_s = time.perf_counter() - start
+    finally:
+        streaming.delete_topic(topic)
     ok = (produced.acknowledged == len(events) == len(back) and produced.failed == 0
           and streaming.checksum(back) == produced.checksum)
-    streaming.delete_topic(topic)
     return {"client": client, "scale": scale, "run": run, "rows": len(events),
             "status": "ok" if ok else "wrong", "produce_s": round(produced.seconds, 3),
             "read_s": round(read_s, 3),

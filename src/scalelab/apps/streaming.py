@@ -79,17 +79,13 @@ def spark(app_name: str = "scalelab-streaming", **conf):
 def new_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str:
     """Create `name` afresh (deleted first if it exists), and wait until it is usable."""
     from kafka.admin import NewTopic
-    from kafka.errors import UnknownTopicOrPartitionError
 
     from scalelab.cluster import connect
 
     admin = connect.kafka_admin()
     try:
         if name in admin.list_topics():
-            try:
-                admin.delete_topics([name])
-            except UnknownTopicOrPartitionError:
-                pass
+            _delete(admin, name)
             _wait(lambda: name not in admin.list_topics(), timeout_s, f"topic {name} to be deleted")
         _wait(lambda: _try_create(admin, NewTopic(name, partitions, 1)), timeout_s, f"topic {name} to be created")
     finally:
@@ -117,17 +113,22 @@ def ensure_topic(name: str, partitions: int = 3, timeout_s: float = 30.0) -> str
 
 def delete_topic(name: str) -> None:
     """Delete `name` and its messages (nothing to do if it is not there)."""
-    from kafka.errors import UnknownTopicOrPartitionError
-
     from scalelab.cluster import connect
 
     admin = connect.kafka_admin()
     try:
-        admin.delete_topics([name])
-    except UnknownTopicOrPartitionError:
-        pass
+        _delete(admin, name)
     finally:
         admin.close()
+
+
+def _delete(admin, name: str) -> None:
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    try:
+        admin.delete_topics([name])
+    except UnknownTopicOrPartitionError:   # gone already
+        pass
 
 
 def _try_create(admin, topic) -> bool:
