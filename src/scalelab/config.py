@@ -127,6 +127,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPARK_MASTER_PORT", "7077", "Spark master RPC port", "port"),
     Setting("SPARK_MASTER_WEBUI_PORT", "8080", "Spark master web UI", "port"),
     Setting("SPARK_WORKER_WEBUI_PORT", "8081", "Spark worker web UI", "port"),
+    Setting("SPARK_UI_PORT", "4040", "First port of the applications' UIs (each driver takes the next free one)",
+            "port"),
+    Setting("SPARK_UI_PORTS", "16", "How many ports after SPARK_UI_PORT the applications' UIs may try", "int"),
+    Setting("SPARK_HISTORY_PORT", "18080", "Spark history server (finished applications' UIs)", "port"),
     # Task slots, not CPUs: twice the application's share, so that two applications (two
     # notebooks, or the test suite and a notebook) run side by side instead of one waiting.
     Setting("SPARK_WORKER_CORES", "4", "Task slots the Spark worker offers (two applications' worth)", "int"),
@@ -285,6 +289,11 @@ class Config:
     @property
     def run_dir(self) -> Path:
         return self.state_dir / "run"
+
+    @property
+    def spark_events_dir(self) -> Path:
+        """Where Spark applications write their event logs and the history server reads them."""
+        return self.state_dir / "spark" / "events"
 
     @property
     def jars_dir(self) -> Path:

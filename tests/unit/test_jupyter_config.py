@@ -47,8 +47,11 @@ def test_every_service_with_a_ui_is_proxied_but_jupyterlab_itself(tmp_path):
     cfg = _cfg(tmp_path)
     uis = {ui.service: ui for ui in jupyter.proxied_uis(cfg)}
     with_ui = {s.name for s in services(cfg, everything=True) if s.url_setting} - {"jupyterlab"}
-    assert set(uis) == with_ui and {"spark-master", "dask-scheduler", "ray-head", "dashboard", "airflow-api"} <= with_ui
+    assert set(uis) == with_ui | {"spark-app"}
+    assert {"spark-master", "spark-history", "dask-scheduler", "ray-head", "dashboard", "airflow-api"} <= with_ui
     for name, ui in uis.items():
+        if name == "spark-app":
+            continue
         svc = by_name(cfg, name)
         assert (ui.host, ui.port) == (cfg.client_host, cfg.port(svc.url_setting))
         assert ui.path == f"{name}/" and ui.absolute == (svc.ui_path == f"/{name}/")
@@ -61,7 +64,41 @@ def test_under_compose_each_ui_is_reached_by_its_services_name_which_compose_def
     template = compose["x-python"]["environment"]["SCALELAB_UI_HOST"]
     cfg = _cfg(tmp_path, SCALELAB_UI_HOST=template)
     for ui in jupyter.proxied_uis(cfg):
+        if ui.service == "spark-app":
+            continue
         assert ui.host == ui.service and ui.service in compose["services"], ui
+
+
+def test_the_first_spark_applications_ui_is_dialled_where_the_notebooks_kernel_runs(tmp_path):
+    # The driver is the kernel, on JupyterLab's own machine or container: never another service's host.
+    for env in ({}, {"SCALELAB_UI_HOST": "{service}", "SCALELAB_BIND_HOST": "0.0.0.0"}):
+        cfg = _cfg(tmp_path, SPARK_UI_PORT="4123", **env)
+        ui = {u.service: u for u in jupyter.proxied_uis(cfg)}["spark-app"]
+        assert (ui.host, ui.port, ui.path) == ("127.0.0.1", 4123, "spark-app/")
+        assert "`connect.spark()` in a notebook starts one" in ui.unreachable()
+        assert "make up" not in ui.unreachable()
+
+
+def test_sparks_absolute_redirects_stay_under_the_proxy():
+    # Spark's UIs redirect `/` to http://HOST:PORT/jobs/: as a path the proxy puts its prefix on it
+    assert jupyter.host_relative("http://127.0.0.1:4040/jobs/") == "/jobs/"
+    assert jupyter.host_relative("http://h:18080/history/app-1/jobs/?attempt=1") == "/history/app-1/jobs/?attempt=1"
+    assert jupyter.host_relative("/jobs/") == "/jobs/" and jupyter.host_relative("jobs/") == "jobs/"
+
+
+def test_the_spark_uis_get_the_redirect_rewrite_and_only_they(tmp_path):
+    from types import SimpleNamespace
+
+    from tornado.httputil import HTTPHeaders
+
+    c = Traits()
+    jupyter.configure(c, _cfg(tmp_path))
+    servers = c.ServerProxy.servers
+    for name in ("spark-app", "spark-history"):
+        response = SimpleNamespace(body=b"", headers=HTTPHeaders({"Location": "http://127.0.0.1:4040/jobs/"}))
+        servers[name].rewrite_response(response)
+        assert response.headers["Location"] == "/jobs/", name
+    assert not servers["dask-scheduler"].rewrite_response
 
 
 def test_the_proxy_servers_dial_each_uis_host_and_list_it_in_the_launcher(tmp_path):

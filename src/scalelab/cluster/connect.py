@@ -63,18 +63,42 @@ def spark(app_name: str = "scalelab", **conf: Any):
                .config("spark.cores.max", str(cfg.int("SPARK_APP_CORES")))
                .config("spark.sql.shuffle.partitions", str(2 * cfg.int("SPARK_APP_CORES")))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               # The driver's UI would take 4040 on every interface; the master's UI is enough here.
-               .config("spark.ui.enabled", "false")
-               # A progress bar on the kernel's stderr is noise in a notebook and a log.
+               # The application UI (jobs, stages, SQL plans) on SPARK_UI_PORT; a second notebook's
+               # driver takes the next free port, up to SPARK_UI_PORTS of them. JupyterLab's proxy
+               # serves it at /proxy/PORT/ (spark_jobs.ui_path), so one forwarded port reaches it.
+               .config("spark.ui.enabled", "true")
+               .config("spark.ui.port", str(cfg.port("SPARK_UI_PORT")))
+               .config("spark.port.maxRetries", str(cfg.int("SPARK_UI_PORTS")))
+               # A lab's jobs, not a week's: the driver keeps less UI state than its default 1,000.
+               .config("spark.ui.retainedJobs", "200")
+               .config("spark.ui.retainedStages", "200")
+               # Every application's event log, for the history server (its UI once the notebook ends).
+               .config("spark.eventLog.enabled", "true")
+               .config("spark.eventLog.dir", _events_dir(cfg).as_uri())
+               # The console bar writes to the driver JVM's stderr, which a notebook never shows; in a
+               # notebook the bar under the cell is spark_jobs' (watch_cells below).
                .config("spark.ui.showConsoleProgress", "false"))
     # SCALELAB_AUTH=on: the master and worker ask for the stack's shared secret.
     for key, value in credentials.spark_conf(cfg).items():
         builder = builder.config(key, value)
     for key, value in conf.items():
         builder = builder.config(key.replace("__", "."), value)
+    # Without SPARK_LOCAL_IP the application UI listens on every interface; read at the JVM's start.
+    if not cfg.binds_everywhere:
+        os.environ.setdefault("SPARK_LOCAL_IP", cfg.bind_host)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
+    from scalelab.cluster import spark_jobs
+
+    if spark_jobs.watch_cells(session.sparkContext):
+        spark_jobs.show_link(session.sparkContext)
     return session
+
+
+def _events_dir(cfg: Config):
+    path = cfg.spark_events_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def dask(**kwargs: Any):

@@ -85,6 +85,13 @@ def spark_worker(cfg: Config, _: int = 0) -> str:
     raise NotHealthy(f"the master lists no ALIVE worker with UI port {ui_port}{' at ' + mine if mine else ''}")
 
 
+def spark_history(cfg: Config, _: int = 0) -> str:
+    apps = http_json(cfg.url("SPARK_HISTORY_PORT", "/api/v1/applications?status=completed"))
+    if not isinstance(apps, list):
+        raise NotHealthy(f"the history server's application list is not a list: {str(apps)[:80]}")
+    return f"{len(apps)} finished application(s)"
+
+
 def _dask_workers(cfg: Config) -> dict:
     from distributed import Client
 

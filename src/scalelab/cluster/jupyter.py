@@ -45,8 +45,11 @@ class ProxiedUI:
     port: int
     absolute: bool      # the UI serves under /NAME/ itself: the proxy passes the path unchanged
     profile: str = "core"
+    start: str = ""     # how to start it, when that is not `make up`
 
     def unreachable(self) -> str:
+        if self.start:
+            return f"{self.title} does not answer at {self.host}:{self.port}. {self.start}"
         start = "make up" if self.profile == "core" else f"make up PROFILE={self.profile}"
         return (f"{self.title} does not answer at {self.host}:{self.port}. "
                 f"Is it running? `scalelab status` says; `{start}` starts it.")
@@ -75,7 +78,16 @@ def proxied_uis(cfg: Config) -> list[ProxiedUI]:
                              f"serves under / or under its own name, /{svc.name}/")
         out.append(ProxiedUI(svc.name, svc.description, ui_host(cfg, svc.name), cfg.port(svc.url_setting),
                              absolute=svc.ui_path != "/", profile=svc.profile))
-    return out
+    return out + [spark_application_ui(cfg)]
+
+
+def spark_application_ui(cfg: Config) -> ProxiedUI:
+    """The first Spark application's UI (SPARK_UI_PORT). Its driver runs in a notebook's kernel,
+    on JupyterLab's own machine or container in both runtimes, so the proxy dials this machine.
+    A second notebook's application takes the next port: its cell links to /proxy/PORT/jobs/."""
+    return ProxiedUI("spark-app", "Spark application UI (the first notebook's session)", cfg.client_host,
+                     cfg.port("SPARK_UI_PORT"), absolute=False,
+                     start="No Spark application runs: `connect.spark()` in a notebook starts one.")
 
 
 def page_config() -> dict:
@@ -86,11 +98,25 @@ def page_config() -> dict:
 # UIs whose page anchors every script and API call to one `<base href="/">` tag (Airflow 3's
 # React UI): behind the proxy that tag must name the proxy's path, and nothing else changes.
 _BASE_HREF_PAGES = {"airflow-api"}
+# UIs that draw their links under the proxy's path (Spark's, from the X-Forwarded-Context header
+# jupyter-server-proxy sends) but redirect to absolute URLs without it (`/` to `http://HOST/jobs/`).
+_ABSOLUTE_REDIRECTS = {"spark-app", "spark-history"}
 
 
 def rebase_page(body: bytes, path: str) -> bytes:
     """A page's `<base href="/">` pointed at `/path` (the first one only; other bytes untouched)."""
     return body.replace(b'<base href="/"', f'<base href="/{path}"'.encode(), 1)
+
+
+def host_relative(location: str) -> str:
+    """A redirect's absolute Location as a path on the same host (`http://h:4040/jobs/` -> `/jobs/`):
+    jupyter-server-proxy puts its own prefix before such a path, not before an absolute URL."""
+    from urllib.parse import urlsplit
+
+    target = urlsplit(location)
+    if not target.netloc:
+        return location
+    return (target.path or "/") + (f"?{target.query}" if target.query else "")
 
 
 def _server_process(ui: ProxiedUI):
@@ -134,7 +160,12 @@ def _server_process(ui: ProxiedUI):
             del response.headers["Content-Encoding"]
         response.body = rebase_page(body, ui.path)
 
-    extra = {"rewrite_response": rewrite} if ui.service in _BASE_HREF_PAGES else {}
+    def redirect(response):
+        if "Location" in response.headers:
+            response.headers["Location"] = host_relative(response.headers["Location"])
+
+    extra = ({"rewrite_response": rewrite} if ui.service in _BASE_HREF_PAGES
+             else {"rewrite_response": redirect} if ui.service in _ABSOLUTE_REDIRECTS else {})
     return _Process(name=ui.service, port=ui.port, command=[], absolute_url=ui.absolute, new_browser_tab=True, **extra,
                     launcher_entry={"title": ui.title, "category": "Stack UIs", "path_info": ui.path})
 

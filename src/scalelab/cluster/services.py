@@ -113,6 +113,22 @@ def _spark_worker(cfg: Config, _: int) -> Launch:
                    *credentials.spark_daemon_args(cfg)], _spark_env(cfg))
 
 
+def _spark_history(cfg: Config, _: int) -> Launch:
+    events = cfg.spark_events_dir
+    events.mkdir(parents=True, exist_ok=True)
+    env = _spark_env(cfg)
+    # Read by spark-class for the history server; the same lean daemon JVM as the master's.
+    env["SPARK_HISTORY_OPTS"] = " ".join([
+        f"-Dspark.history.fs.logDirectory={events.as_uri()}",
+        f"-Dspark.history.ui.port={cfg.port('SPARK_HISTORY_PORT')}",
+        "-Dspark.history.fs.update.interval=5s",        # a notebook's ended session shows within seconds
+        "-Dspark.history.retainedApplications=10",      # UIs kept in memory; the rest re-read on demand
+        # A lab machine's logs do not pile up: a week of applications, at most 200 of them.
+        "-Dspark.history.fs.cleaner.enabled=true", "-Dspark.history.fs.cleaner.maxAge=7d",
+        "-Dspark.history.fs.cleaner.maxNum=200"])
+    return Launch([str(_spark_home() / "bin" / "spark-class"), "org.apache.spark.deploy.history.HistoryServer"], env)
+
+
 def _dask_scheduler(cfg: Config, _: int) -> Launch:
     host = cfg.bind_host
     return Launch([_bin(cfg, "dask"), "scheduler", "--host", host, "--port", str(cfg.port("DASK_SCHEDULER_PORT")),
@@ -270,6 +286,8 @@ def _all(cfg: Config) -> list[Service]:
              _spark_master, health.spark_master, "SPARK_MASTER_WEBUI_PORT", True),
         _one("spark-worker", "spark-worker", "Spark standalone worker", ("SPARK_WORKER_WEBUI_PORT",),
              _spark_worker, health.spark_worker, "SPARK_WORKER_WEBUI_PORT", True),
+        _one("spark-history", "spark-history", "Spark history server", ("SPARK_HISTORY_PORT",), _spark_history,
+             health.spark_history, "SPARK_HISTORY_PORT", True, stop_grace=5.0),
         _one("dask-scheduler", "dask-scheduler", "Dask scheduler", ("DASK_SCHEDULER_PORT", "DASK_DASHBOARD_PORT"),
              _dask_scheduler, health.dask_scheduler, "DASK_DASHBOARD_PORT"),
     ]
@@ -308,7 +326,7 @@ def _all(cfg: Config) -> list[Service]:
     return out
 
 
-ROLES = ("spark-master", "spark-worker", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
+ROLES = ("spark-master", "spark-worker", "spark-history", "dask-scheduler", "dask-worker", "ray-head", "kafka", "jupyterlab",
          "model-api", "dashboard", "postgres", "redis", "airflow-api", "airflow-scheduler", "airflow-dag-processor")
 
 
