@@ -76,9 +76,17 @@ def test_the_lab_runs_with_its_solutions(path: Path, lab_runs, cfg: Config):
     print(f"{path.stem} at {scale}: {run.seconds:.1f} s; slowest cells {run.slowest[:3]}")
 
 
-def test_producing_the_events_shows_a_progress_bar_under_the_cell(lab_runs):
-    # Lab 08 produces its events set (a million at `small`, two minutes with kafka-python): the
-    # bar is an ipywidgets view in the executed notebook's outputs (tqdm.auto in a kernel).
+# Labs whose long steps draw a bar under their cell: an ipywidgets view in the executed notebook's outputs.
+PROGRESS = {
+    "02_pandas_to_dask": "persisting the table: distributed.progress, the dashboard's Progress pane under the cell",
+    "03_pandas_to_pyspark": "a Spark job of several seconds: spark_jobs' bar from the driver's status tracker",
+    # a million events at `small`, two minutes with kafka-python: tqdm.auto in a kernel
+    "08_stream_processing_with_kafka": "producing the events set: streaming.produce's bar",
+}
+
+
+@pytest.mark.parametrize("stem", sorted(PROGRESS))
+def test_the_labs_long_steps_show_a_progress_bar_under_the_cell(lab_runs, stem):
     _, futures = lab_runs
-    lab08 = next(p for p in futures if p.stem.startswith("08_"))
-    assert futures[lab08].result().widgets >= 1
+    path = next(p for p in futures if p.stem == stem and not notebooks.single_machine(p))
+    assert futures[path].result().widgets >= 1, f"{path.stem}: no bar for {PROGRESS[stem]}"

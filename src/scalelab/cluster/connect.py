@@ -160,8 +160,17 @@ def _tune_ray_data(ray) -> None:
     """Ray Data's defaults assume a big cluster; these fit the stack's small head (every driver gets them)."""
     import ray.data
 
+    from scalelab.progress import in_notebook
+
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False          # a lab's output, not a wall of bars
+    # A kernel's stdout is no terminal, so Ray Data reports progress as log lines (each operator's
+    # rows, every RAY_DATA_NON_TTY_PROGRESS_LOG_INTERVAL s, and a last line when it ends); a
+    # notebook shows them under the cell. A script, a test or the bench stays quiet.
+    ctx.enable_progress_bars = in_notebook()
+    if ctx.enable_progress_bars:
+        import logging
+
+        logging.getLogger("ray.data").setLevel(logging.INFO)   # ray.init's logging_level is ERROR
     ctx.execution_options.verbose_progress = False
     # Ray Data's second Parquet reader reads footers through new actors; on a small
     # head each read waited ~35 s for them (measured). The first reader does not.
