@@ -100,13 +100,16 @@ def test_the_launcher_lists_the_stacks_uis(jupyter, cfg, browser, shots):
         "(() => { const c = Array.from(document.querySelectorAll('.jp-LauncherCard')).map(e => e.title || e.innerText);"
         " return c.some(t => t.includes('Spark standalone master')) ? c : null; })()", "the launcher's cards")
     browser.screenshot(shots / "launcher.png")
-    for title in ("Spark standalone master", "Dask scheduler", "Ray head node", "Trips dashboard (Dash)",
-                  "Airflow API server and UI (platform profile)"):
+    for title in ("Spark standalone master", "Spark history server", "Spark application UI (the first notebook's session)",
+                  "Dask scheduler", "Ray head node", "Trips dashboard (Dash)", "Airflow API server and UI (platform profile)"):
         assert any(title in c for c in cards), (title, cards)
 
 
 @pytest.mark.parametrize("path, rendered, service", [
     ("spark-master/", "document.body.innerText.includes('Spark Master at spark://')", "spark-master"),
+    # the history server's listing is drawn by its script from its REST API, fetched under the prefix
+    ("spark-history/", "document.body.innerText.includes('Event log directory')"
+                       " && !!document.querySelector('#history-summary table')", "spark-history"),
     ("dask-scheduler/status", "!!document.querySelector('.bk-Canvas, [data-root-id]')", "dask-scheduler"),
     # Ray's dashboard is a React app: rendered means its scripts, fetched under the prefix, ran
     ("ray-head/", "document.querySelector('#root')?.innerText.includes('Overview')", "ray-head"),
@@ -128,7 +131,26 @@ def test_the_engines_uis_render_through_jupyterlabs_port(jupyter, cfg, browser, 
         browser.screenshot(shots / f"proxied-{service}.png")
 
 
-@pytest.mark.parametrize("path", ["spark-master/", "dask-scheduler/status", "ray-head/", "dashboard/"])
+def test_a_running_spark_applications_ui_renders_through_jupyterlabs_port(jupyter, cfg, browser, shots, spark):
+    from scalelab.cluster import spark_jobs
+
+    spark.range(1000).selectExpr("sum(id)").collect()
+    browser.goto(f"{jupyter}/lab?token={cfg.jupyter_token}")
+    browser.wait_for("!!document.querySelector('.jp-LabShell')", "JupyterLab")
+    jobs = spark_jobs.ui_path(spark.sparkContext)
+    for path, shown in ((jobs, "Completed Jobs"), (jobs.replace("/jobs/", "/SQL/"), "SQL Executions")):
+        browser.goto(f"{jupyter}{path}")
+        try:
+            # the page's scripts came through the proxy too: they drew its table and its header
+            browser.wait_for(f"document.body.innerText.includes({shown!r})"
+                             " && document.body.innerText.includes('scalelab-tests application UI')"
+                             " && !!document.querySelector('table')", f"{path} to render under JupyterLab's URL")
+        finally:
+            browser.screenshot(shots / f"proxied-spark-app{'-sql' if 'SQL' in path else ''}.png")
+
+
+@pytest.mark.parametrize("path", ["spark-master/", "spark-history/", "spark-app/", "dask-scheduler/status", "ray-head/",
+                                  "dashboard/"])
 def test_the_proxied_uis_need_jupyterlabs_token(jupyter, path):
     got = requests.get(f"{jupyter}/{path}", allow_redirects=False, timeout=10)
     assert got.status_code in (302, 403), got.status_code

@@ -97,3 +97,27 @@ def test_the_head_runs_the_dashboard_views_the_labs_use_under_a_small_watcher(cf
     with urllib.request.urlopen(request, timeout=10) as response:
         summary = json.load(response)["data"]["summary"]
     assert [n["raylet"]["state"] for n in summary] == ["ALIVE"], summary
+
+
+def test_ray_datas_progress_shows_under_a_notebooks_cell_and_nowhere_else(require):
+    # A kernel's stdout is no terminal: Ray Data reports progress as log lines, which the cell shows.
+    require("ray-head")
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "from scalelab.cluster import connect\nimport ray\nconnect.ray()",
+        "ray.data.range(1000, override_num_blocks=4).map_batches(lambda b: b).count()",
+        "import ray.data\nprint(ray.data.DataContext.get_current().enable_progress_bars)",
+    )]
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    text = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("output_type") == "stream")
+    assert "Running Dataset" in text and "execution finished" in text, nb.cells[1].outputs
+    assert nb.cells[2].outputs[0]["text"].strip() == "True"
+
+
+def test_outside_a_notebook_ray_data_draws_no_progress(ray_cluster):
+    import ray.data
+
+    assert ray.data.DataContext.get_current().enable_progress_bars is False

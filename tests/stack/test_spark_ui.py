@@ -31,6 +31,9 @@ def test_the_application_ui_answers_through_jupyterlabs_port(spark, jupyter, cfg
     # its links stay under the proxy's path (Spark reads the X-Forwarded-Context header the proxy sends)
     prefix = path.rsplit("/jobs/", 1)[0]
     assert f'href="{prefix}/stages/"' in got.text
+    # the launcher's entry is the first application's UI (SPARK_UI_PORT): this one's or one started before it
+    first = _get(jupyter, cfg, "/spark-app/")
+    assert first.status_code == 200 and first.url.endswith("/spark-app/jobs/") and "application UI" in first.text
     # and without JupyterLab's token there is no UI
     assert requests.get(f"{jupyter}{path}", allow_redirects=False, timeout=10).status_code in (302, 403)
 
