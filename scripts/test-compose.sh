@@ -56,7 +56,7 @@ if [ $rc = 0 ]; then
     # The service tests of tests/stack (those about the lab's content, graders and question-bank
     # demos, run on the local runtime: the same code on the same engines), then tests/images.
     files=()
-    for t in spark dask ray kafka jupyter model_api dashboard_service safety browser platform_stores airflow_pipeline \
+    for t in spark spark_ui dask ray kafka jupyter model_api dashboard_service safety browser platform_stores airflow_pipeline \
              engine_credentials; do files+=("tests/stack/test_$t.py"); done
     # Left to the local runtime (`make test`): checks of code that is the same in a container,
     # whose cost is their own (Ray's token refusals retry for 30 s each; the Airflow rerun and the

@@ -80,6 +80,7 @@ def test_the_lab_runs_with_its_solutions(path: Path, lab_runs, cfg: Config):
 PROGRESS = {
     "02_pandas_to_dask": "persisting the table: distributed.progress, the dashboard's Progress pane under the cell",
     "03_pandas_to_pyspark": "a Spark job of several seconds: spark_jobs' bar from the driver's status tracker",
+    "07_scikit_learn_at_scale": "the serial grid search: progress.joblib_bar counting GridSearchCV's fits",
     # a million events at `small`, two minutes with kafka-python: tqdm.auto in a kernel
     "08_stream_processing_with_kafka": "producing the events set: streaming.produce's bar",
 }

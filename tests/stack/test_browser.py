@@ -108,8 +108,10 @@ def test_the_launcher_lists_the_stacks_uis(jupyter, cfg, browser, shots):
 @pytest.mark.parametrize("path, rendered, service", [
     ("spark-master/", "document.body.innerText.includes('Spark Master at spark://')", "spark-master"),
     # the history server's listing is drawn by its script from its REST API, fetched under the prefix
+    # (its table, or its "No completed applications found!", both of which its script draws)
     ("spark-history/", "document.body.innerText.includes('Event log directory')"
-                       " && !!document.querySelector('#history-summary table')", "spark-history"),
+                       " && (!!document.querySelector('#history-summary table')"
+                       " || document.body.innerText.includes('No completed applications found'))", "spark-history"),
     ("dask-scheduler/status", "!!document.querySelector('.bk-Canvas, [data-root-id]')", "dask-scheduler"),
     # Ray's dashboard is a React app: rendered means its scripts, fetched under the prefix, ran
     ("ray-head/", "document.querySelector('#root')?.innerText.includes('Overview')", "ray-head"),
@@ -131,6 +133,9 @@ def test_the_engines_uis_render_through_jupyterlabs_port(jupyter, cfg, browser, 
         browser.screenshot(shots / f"proxied-{service}.png")
 
 
+# The session is this test process's, a driver on the host: in compose JupyterLab's proxy reaches the
+# drivers of its own container (a notebook's kernel), which tests/stack/test_spark_ui.py checks there.
+@pytest.mark.local_runtime
 def test_a_running_spark_applications_ui_renders_through_jupyterlabs_port(jupyter, cfg, browser, shots, spark):
     from scalelab.cluster import spark_jobs
 

@@ -21,6 +21,43 @@ def _get(jupyter, cfg, path, **kw):
     return requests.get(f"{jupyter}{path}", headers={"Authorization": f"token {cfg.jupyter_token}"}, timeout=30, **kw)
 
 
+_IN_KERNEL = """
+import json, requests
+from scalelab.cluster import connect, spark_jobs
+from scalelab.config import Config
+cfg = Config.load()
+spark = connect.spark(NAME)
+spark.range(1000).selectExpr("sum(id)").collect()
+path = spark_jobs.ui_path(spark.sparkContext)
+page = requests.get(cfg.url("JUPYTER_PORT", path), headers={"Authorization": f"token {cfg.jupyter_token}"}, timeout=30)
+app = spark.sparkContext.applicationId
+spark.stop()
+print(json.dumps({"path": path, "status": page.status_code, "named": NAME in page.text, "id": app}))
+"""
+
+
+def test_a_notebooks_session_serves_its_ui_through_jupyterlab_and_the_history_server_keeps_it(in_kernel, jupyter,
+                                                                                              cfg, require):
+    # A kernel of the running JupyterLab, as a notebook's cell: in compose, inside JupyterLab's container,
+    # where the driver runs and writes its event log to the volume the history server reads.
+    require("spark-master", "spark-worker", "spark-history")
+    name = f"kernel-ui-{uuid.uuid4().hex[:8]}"
+    out = json.loads(in_kernel(f"NAME = {name!r}\n" + _IN_KERNEL, timeout=240).strip().splitlines()[-1])
+    assert out["path"].startswith("/proxy/") and out["status"] == 200 and out["named"], out
+    deadline = time.monotonic() + 60
+    while True:
+        apps = _get(jupyter, cfg, "/spark-history/api/v1/applications?status=completed").json()
+        if any(a["id"] == out["id"] for a in apps) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert any(a["id"] == out["id"] and a["name"] == name for a in apps), [a["id"] for a in apps][:10]
+    page = _get(jupyter, cfg, f"/spark-history/history/{out['id']}/jobs/")
+    assert page.status_code == 200 and name in page.text
+
+
+# The two below use this test process's session, a driver on the host: in compose JupyterLab's proxy
+# reaches only its own container's drivers (the kernel test above checks that runtime).
+@pytest.mark.local_runtime
 def test_the_application_ui_answers_through_jupyterlabs_port(spark, jupyter, cfg):
     path = spark_jobs.ui_path(spark.sparkContext)
     lo = cfg.port("SPARK_UI_PORT")
@@ -48,6 +85,7 @@ s.stop()
 """
 
 
+@pytest.mark.local_runtime
 def test_a_second_application_takes_the_next_ui_port_and_the_history_server_shows_it_once_ended(
         spark, jupyter, cfg, require, tmp_path):
     require("spark-history")

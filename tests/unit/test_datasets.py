@@ -1,6 +1,7 @@
 """Data set generators: reproducible, true to their parameters, safe against interruption."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -297,3 +298,30 @@ def test_csv_on_request_is_in_the_manifest_and_verified(root):
         fh.seek(100)
         fh.write(b"#")
     assert datasets.verify(ds) == ["csv/events/part-00000.csv: sha256 differs from the manifest"]
+
+
+def test_a_labs_generation_bar_counts_every_row_written_and_a_reused_set_draws_none(root):
+    from scalelab.teaching.lab import GenerationBar
+
+    bar = GenerationBar("groupby", enabled=True)
+    ds = datasets.generate("groupby", rows=ROWS, root=root, progress=bar.progress)
+    bar.close()
+    assert bar.bar is not None and bar.bar.total == ROWS and bar.bar.n == ROWS
+    assert sum(t["rows"] for t in ds.manifest["tables"].values()) == ROWS
+    again = GenerationBar("groupby", enabled=True)
+    datasets.generate("groupby", rows=ROWS, root=root, progress=again.progress)
+    assert again.bar is None
+
+
+def test_in_a_notebook_generating_a_labs_data_set_draws_a_bar_under_the_cell(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from scalelab.teaching.notebooks import WIDGET_VIEW
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from scalelab.teaching import lab\nds = lab.dataset('groupby', at='tiny')"),
+                nbformat.v4.new_code_cell("ds = lab.dataset('groupby', at='tiny')")]
+    env = {**os.environ, "SCALELAB_DATA_DIR": str(tmp_path / "data")}
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute(env=env)
+    assert [sum(WIDGET_VIEW in o.get("data", {}) for o in c.outputs) for c in nb.cells] == [1, 0]

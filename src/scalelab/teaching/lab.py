@@ -34,8 +34,39 @@ def scale(default: str = DEFAULT_SCALE) -> str:
 
 
 def dataset(generator: str, at: str | None = None, **params) -> Dataset:
-    """A data set at the lab's scale: generated when missing (or half-written), reused when present."""
-    return datasets.generate(generator, scale=at or scale(), **params)
+    """A data set at the lab's scale: generated when missing (or half-written), reused when present.
+
+    In a notebook, generating draws a bar under the cell counting the rows written (`small` makes
+    millions; a reused set draws nothing).
+    """
+    bar = GenerationBar(generator)
+    try:
+        return datasets.generate(generator, scale=at or scale(), progress=bar.progress, **params)
+    finally:
+        bar.close()
+
+
+class GenerationBar:
+    """A datasets.Progress that keeps a tqdm bar of the rows written (shown only in a notebook)."""
+
+    def __init__(self, name: str, enabled: bool | None = None):
+        from scalelab.datasets.base import Progress
+
+        self._name, self._enabled, self.bar = name, enabled, None
+        self.progress = Progress(on_start=self._start, on_rows=self._rows)
+
+    def _start(self, total_rows: int) -> None:
+        from scalelab import progress
+
+        self.bar = progress.bar(total_rows, f"generating {self._name}", unit="row", enabled=self._enabled)
+
+    def _rows(self, rows: int, nbytes: int) -> None:
+        if self.bar is not None:
+            self.bar.update(rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def tour(cfg: Config | None = None) -> pd.DataFrame:
