@@ -16,6 +16,8 @@ export UV_PYTHON_DOWNLOADS ?= never
 # What `make bench` runs by default: db-benchmark's groupby questions, sized to finish in under 15
 # minutes on 2 cores at `small`; SUITE=all adds join, time series, cleaning, features and ML.
 BENCH_SUITE := groupby
+# Both modes (see `scalelab bench --help`): scan from Parquet to pandas, and db-benchmark's in memory.
+BENCH_MODES := scan,memory
 
 .PHONY: help setup lock up down status logs doctor data bench bench-report browser labs test test-unit test-quick \
         test-compose images pins platform-packages airflow-venv clean
@@ -120,9 +122,9 @@ data: $(STAMP) ## Generate every data set at a scale: make data SCALE=small (tin
 	@for args in groupby join trips events tabular "tabular -p dirty=1"; do \
 		$(SCALELAB) data generate $$args --scale $(or $(SCALE),small) || exit $$?; done
 
-bench: up ## Run the engines side by side, write results/ and a report: make bench SUITE=all SCALE=tiny,small
+bench: up ## Run the engines side by side (scan and memory modes), write results/ and a report: make bench SUITE=all SCALE=tiny,small MODE=memory
 	$(SCALELAB) bench --suite $(or $(SUITE),$(BENCH_SUITE)) --engines $(or $(ENGINES),all) \
-	  --scale $(or $(SCALE),small) --repeat $(or $(REPEAT),2)
+	  --scale $(or $(SCALE),small) --mode $(or $(MODE),$(BENCH_MODES)) --repeat $(or $(REPEAT),2)
 
 bench-report: $(STAMP) ## Render the report of the latest benchmark run again
 	$(SCALELAB) bench report

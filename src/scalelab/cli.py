@@ -486,6 +486,8 @@ def bench_run(
         suite: str = typer.Option("groupby", help="groupby, join, timeseries, cleaning, features, ml, a list or all."),
         engines_: str = typer.Option("all", "--engines", help="all, or a list such as duckdb,spark."),
         scale: str = typer.Option("small", help="A scale or a list (tiny,small,medium) for a scaling study."),
+        mode: str = typer.Option("scan,memory", help="scan (from the Parquet files to pandas), memory "
+                                                     "(db-benchmark's: tables held in the engine), or both."),
         repeat: int = typer.Option(3, min=0, help="Warm runs after the cold one."),
         timeout: float = typer.Option(600.0, min=1, help="Seconds one workload may run on one engine."),
         cores: int = typer.Option(0, min=0, help="Cores for every engine (default: all of this machine's)."),
@@ -507,26 +509,29 @@ def bench_run(
         suites = bench.parse_list(suite, list(workloads.SUITES), "suite")
         chosen = bench.parse_list(engines_, list(engines.ENGINES), "engine")
         scales = bench.parse_list(scale, list(SCALES), "scale")
+        modes = bench.parse_list(mode, list(bench.MODES), "mode")
     except ValueError as exc:
         raise _fail(exc, 2) from None
-    plan = bench.Plan(bench.select_workloads(suites), chosen, scales, repeat, timeout, cores or os.cpu_count() or 1)
-    console.print(f"bench: {len(plan.workloads)} workload(s) x {len(chosen)} engine(s) x {len(scales)} scale(s), "
-                  f"{repeat} warm run(s) each, {plan.cores} core(s), timeout {timeout:.0f} s")
+    plan = bench.Plan(bench.select_workloads(suites), chosen, scales, modes, repeat, timeout,
+                      cores or os.cpu_count() or 1)
+    console.print(f"bench: {len(plan.workloads)} workload(s) x {len(chosen)} engine(s) x {len(scales)} scale(s) "
+                  f"x {len(modes)} mode(s) ({', '.join(modes)}), {repeat} warm run(s) each, {plan.cores} core(s), "
+                  f"timeout {timeout:.0f} s")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("data sets and the memory floor", total=plan.units())
 
         def advance(row: dict) -> None:
-            progress.update(task, advance=1, description=f"{row['workload']} on {row['engine']} ({row['scale']}): "
-                                                          f"{row['status']}")
+            progress.update(task, advance=1, description=f"{row['workload']} on {row['engine']} ({row['scale']}, "
+                                                          f"{row['mode']}): {row['status']}")
         try:
             run_id, path, rows = bench.run(plan, _results_dir(cfg) / "bench", advance)
         except (ValueError, workloads.WorkloadError) as exc:
             raise _fail(exc, 2) from None
     df = bench_report.load(_results_dir(cfg) / "bench", run_id)
-    for scale_ in scales:
-        table = Table(title=f"{scale_}: warm median (s), or why there is no time")
-        frame = bench_report.time_table(df, scale_)
+    for scale_, mode_ in bench_report.sections(df):
+        table = Table(title=f"{scale_}, {mode_} mode: warm median (s), or why there is no time")
+        frame = bench_report.time_table(df, scale_, mode_)
         table.add_column("workload", no_wrap=True)
         for e in frame.columns:
             table.add_column(e, justify="right")
@@ -581,18 +586,50 @@ def bench_kafka(
 def bench_report_cmd(
         run: Optional[str] = typer.Option(None, help="A run id (default: the latest run)."),
         all_runs: bool = typer.Option(False, "--all", help="Every run in results/bench (a scaling study over runs)."),
+        peer: Optional[Path] = typer.Option(None, help="A peer's timings in db-benchmark's time.csv format "
+                                                       "(`scalelab bench peer` writes one): adds the ratio table."),
 ) -> None:
     """Render the Markdown summary and the HTML report of a benchmark run."""
+    from scalelab.bench import peer as bench_peer
     from scalelab.bench import report as bench_report
 
     cfg = _config()
     try:
         df = bench_report.load(_results_dir(cfg) / "bench", run, all_runs)
-    except FileNotFoundError as exc:
+        peer_rows = bench_peer.read_times(peer) if peer is not None else None
+    except (FileNotFoundError, bench_peer.PeerError) as exc:
         raise _fail(exc, 2) from None
-    md, page = bench_report.write(df, _results_dir(cfg))
+    md, page = bench_report.write(df, _results_dir(cfg), peer_rows)
     console.print(md.read_text())
     console.print(f"report: {md}\n        {page}")
+
+
+@bench_app.command(name="peer")
+def bench_peer_cmd(
+        checkout: Path = typer.Option(..., help="A checkout of duckdblabs/db-benchmark (its solution scripts)."),
+        suite: str = typer.Option("groupby", help="groupby or join."),
+        scale: str = typer.Option("small", help="The scale of the data set (the same rows `scalelab bench` reads)."),
+        solutions: str = typer.Option("pandas,polars,duckdb,dask,spark", help="db-benchmark solutions to run."),
+        timeout: float = typer.Option(3600.0, min=1, help="Seconds one script may run."),
+) -> None:
+    """Run db-benchmark's own scripts on our data set, here, into results/peer/db-benchmark-time.csv."""
+    from scalelab.bench import peer as bench_peer
+    from scalelab.datasets.base import SCALES
+
+    cfg = _config()
+    if scale not in SCALES:
+        raise _fail(ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}"), 2)
+    try:
+        time_file, runs = bench_peer.run(checkout, suite, scale, [x.strip() for x in solutions.split(",") if x.strip()],
+                                         _results_dir(cfg) / "peer", timeout)
+    except bench_peer.PeerError as exc:
+        raise _fail(exc, 2) from None
+    for r in runs:
+        console.print(f"{r.solution}: {'ok' if r.returncode == 0 else f'failed ({r.returncode})'} in "
+                      f"{r.seconds:.0f} s; log {r.log}")
+    console.print(f"timings: {time_file}\nthen: scalelab bench report --peer {time_file}")
+    if any(r.returncode != 0 for r in runs):
+        raise typer.Exit(1)
 
 
 model_app = typer.Typer(help="The churn model that the model-api service serves.", no_args_is_help=True)

@@ -108,7 +108,7 @@ def test_the_throwaway_engine_reaches_the_report_as_a_cluster_engine(throwaway):
         for e, s, t, n in (("pandas", "tiny", 0.1, 10), ("throwaway", "tiny", 0.5, 10),
                            ("pandas", "small", 2.0, 1000), ("throwaway", "small", 1.0, 1000))])
     assert list(report.time_table(rows, "tiny").columns) == ["pandas", "throwaway"]
-    assert report.crossover(rows) == ["groupby.q1: throwaway beats every single-node engine from small on"]
+    assert report.crossover(rows) == ["groupby.q1 (scan): throwaway beats every single-node engine from small on"]
 
 
 def test_an_engine_the_registry_does_not_know_is_an_error_in_the_report():

@@ -7,6 +7,6 @@
 """
 
 from scalelab.bench import report
-from scalelab.bench.harness import FAIRNESS, Plan, default_engines, parse_list, run, select_workloads
+from scalelab.bench.harness import FAIRNESS, MODES, Plan, default_engines, parse_list, run, select_workloads
 
-__all__ = ["FAIRNESS", "Plan", "default_engines", "parse_list", "report", "run", "select_workloads"]
+__all__ = ["FAIRNESS", "MODES", "Plan", "default_engines", "parse_list", "report", "run", "select_workloads"]

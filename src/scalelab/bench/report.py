@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from scalelab import engines
-from scalelab.bench.harness import FAIRNESS
+from scalelab.bench.harness import FAIRNESS, MODES
+
+SCALE_ORDER = ("tiny", "small", "medium", "large")
 
 
 def engine_order(names) -> list[str]:
@@ -41,7 +43,7 @@ def load(results_dir: Path, run_id: str | None = None, all_runs: bool = False) -
     files = sorted(results_dir.glob("*.parquet"))
     if not files:
         raise FileNotFoundError(f"no benchmark results in {results_dir}; run `scalelab bench` (or `make bench`) first")
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = with_mode(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True))
     if all_runs:
         return df
     run_id = run_id or df["run_id"].max()
@@ -50,15 +52,30 @@ def load(results_dir: Path, run_id: str | None = None, all_runs: bool = False) -
     return df[df["run_id"] == run_id].reset_index(drop=True)
 
 
+def with_mode(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows from before the modes were named timed what scan mode times."""
+    if "mode" in df and df["mode"].notna().all():
+        return df
+    return df.assign(mode=df["mode"].fillna("scan") if "mode" in df else "scan")
+
+
 def _cell(row) -> str:
     if row["status"] != "ok":
         return row["status"]
     return f"{row['warm_median_s']:.3f}"
 
 
-def time_table(df: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """Workload x engine: the warm median in seconds, or the status."""
-    sub = df[df["scale"] == scale]
+def sections(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (scale, mode) pairs of a run, in order: each is one table of the report."""
+    df = with_mode(df)
+    present = set(zip(df["scale"], df["mode"]))
+    return [(s, m) for s in SCALE_ORDER for m in MODES if (s, m) in present]
+
+
+def time_table(df: pd.DataFrame, scale: str, mode: str = "scan") -> pd.DataFrame:
+    """Workload x engine: the warm median in seconds, or the status, for one scale and mode."""
+    df = with_mode(df)
+    sub = df[(df["scale"] == scale) & (df["mode"] == mode)]
     columns = engine_order(sub["engine"])
     return (sub.assign(cell=sub.apply(_cell, axis=1))
             .pivot_table(index="workload", columns="engine", values="cell", aggfunc="first", sort=False)
@@ -67,8 +84,8 @@ def time_table(df: pd.DataFrame, scale: str) -> pd.DataFrame:
 
 def ratios(df: pd.DataFrame) -> pd.DataFrame:
     """For every ok row: time over the floor, over pandas, and over the fastest ok engine."""
-    ok = df[df["status"] == "ok"].copy()
-    key = ["workload", "scale"]
+    ok = with_mode(df[df["status"] == "ok"]).copy()
+    key = ["workload", "scale", "mode"]
     pandas_t = ok[ok["engine"] == engines.REFERENCE].set_index(key)["warm_median_s"]
     fastest = ok.groupby(key)["warm_median_s"].min()
     ok["x_floor"] = ok["warm_median_s"] / ok["floor_s"].where(ok["floor_s"] > 0)
@@ -79,14 +96,14 @@ def ratios(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def crossover(df: pd.DataFrame) -> list[str]:
-    """Per workload: the first scale where a cluster engine beats every single-node engine, or that none does."""
-    ok = df[df["status"] == "ok"]
-    scales = [s for s in ("tiny", "small", "medium", "large") if s in set(ok["scale"])]
+    """Per workload and mode: the first scale where a cluster engine beats every single-node engine, or that none does."""
+    ok = with_mode(df[df["status"] == "ok"])
+    scales = [s for s in SCALE_ORDER if s in set(ok["scale"])]
     single_node, cluster_engines = _of_kind(ok["engine"], "single-node"), _of_kind(ok["engine"], "cluster")
     if not single_node or not cluster_engines:
         return ["(needs both a single-node and a cluster engine in the run)"]
     lines = []
-    for w, g in ok.groupby("workload", sort=False):
+    for (w, mode), g in ok.groupby(["workload", "mode"], sort=False):
         found = None
         for s in scales:
             at = g[g["scale"] == s]
@@ -96,38 +113,67 @@ def crossover(df: pd.DataFrame) -> list[str]:
                 continue
             best = cluster.loc[cluster["warm_median_s"].idxmin()]
             if best["warm_median_s"] < single:
-                found = f"{w}: {best['engine']} beats every single-node engine from {s} on"
+                found = f"{w} ({mode}): {best['engine']} beats every single-node engine from {s} on"
                 break
-        lines.append(found or f"{w}: on this machine no cluster engine beats the best single-node engine "
-                               f"at {', '.join(scales)}")
+        lines.append(found or f"{w} ({mode}): on this machine no cluster engine beats the best single-node "
+                               f"engine at {', '.join(scales)}")
     return lines
 
 
-def markdown(df: pd.DataFrame) -> str:
+def _heading(df: pd.DataFrame) -> str:
     first = df.iloc[0]
     m = json.loads(first["machine"])
-    out = [f"# scalelab benchmark {first['run_id']}", "",
-           f"Commit {first['git_commit']} on {m['cores']} cores, {m['memory_gib']} GiB, {m['os']} ({m['cpu']}); "
-           f"Python {m['python']}. Times are the median of the warm runs, in seconds.", ""]
-    for scale in [s for s in ("tiny", "small", "medium", "large") if s in set(df["scale"])]:
-        table = time_table(df, scale)
-        out += [f"## {scale}", "", "| workload | " + " | ".join(table.columns) + " |",
+    return (f"Commit {first['git_commit']} on {m['cores']} cores, {m['memory_gib']} GiB, {m['os']} ({m['cpu']}); "
+            f"Python {m['python']}. Times are the median of the warm runs, in seconds.")
+
+
+def _summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per mode and engine: the median over the questions of each ratio."""
+    r = ratios(df)
+    return r.groupby(["mode", "engine"])[["x_floor", "x_pandas", "x_fastest"]].median().round(2)
+
+
+def _problems(df: pd.DataFrame) -> list[str]:
+    bad = df[~df["status"].isin(["ok", "not supported"])]
+    return [f"{p.workload} on {p.engine} ({p.scale}, {p.mode}): {p.status}: {str(p.detail).splitlines()[0][:200]}"
+            for p in bad.itertuples()]
+
+
+def _peer_tables(df: pd.DataFrame, peer_rows: list[dict] | None):
+    if not peer_rows:
+        return None, None
+    from scalelab.bench import peer
+
+    return peer.compare_rows(df, peer_rows)
+
+
+def markdown(df: pd.DataFrame, peer_rows: list[dict] | None = None) -> str:
+    df = with_mode(df)
+    out = [f"# scalelab benchmark {df.iloc[0]['run_id']}", "", _heading(df), "", "## What the modes time", ""]
+    out += [f"- **{m}**: {text}" for m, text in MODES.items() if m in set(df["mode"])] + [""]
+    for scale, mode in sections(df):
+        table = time_table(df, scale, mode)
+        out += [f"## {scale}, {mode} mode", "", "| workload | " + " | ".join(table.columns) + " |",
                 "|---|" + "---|" * len(table.columns)]
         out += ["| " + w + " | " + " | ".join(table.loc[w]) + " |" for w in table.index]
         out.append("")
-    r = ratios(df)
-    if not r.empty:
-        summary = r.groupby("engine")[["x_floor", "x_pandas", "x_fastest"]].median().round(2)
-        out += ["## Ratios (median over the questions)", "", "| engine | x floor | x pandas | x fastest |",
-                "|---|---|---|---|"]
-        out += [f"| {e} | {v.x_floor} | {v.x_pandas} | {v.x_fastest} |" for e, v in summary.iterrows()]
+    summary = _summary(df)
+    if not summary.empty:
+        out += ["## Ratios (median over the questions)", "", "| mode | engine | x floor | x pandas | x fastest |",
+                "|---|---|---|---|---|"]
+        out += [f"| {m} | {e} | {v.x_floor} | {v.x_pandas} | {v.x_fastest} |" for (m, e), v in summary.iterrows()]
         out.append("")
-    problems = df[~df["status"].isin(["ok", "not supported"])]
-    if not problems.empty:
-        out += ["## Not ok", ""]
-        out += [f"- {p.workload} on {p.engine} ({p.scale}): **{p.status}**: {str(p.detail).splitlines()[0][:200]}"
-                for p in problems.itertuples()]
-        out.append("")
+    summary, _ = _peer_tables(df, peer_rows)
+    if summary is not None:
+        out += ["## Against db-benchmark's own scripts (same data, same machine)", "",
+                "Warm seconds summed over the questions both timed; ratio = scalelab / peer (at most 1.0: "
+                "as fast or faster).", "", "| suite | data | mode | engine | questions | scalelab | peer | ratio |",
+                "|---|---|---|---|---|---|---|---|"]
+        out += [f"| {r.suite} | {r.dataset} | {r.mode} | {r.engine} | {r.questions} | {r.scalelab_s:.3f} | "
+                f"{r.peer_s:.3f} | {r.ratio:.2f} |" for r in summary.itertuples()] + [""]
+    problems = _problems(df)
+    if problems:
+        out += ["## Not ok", ""] + [f"- {line}" for line in problems] + [""]
     out += ["## Crossover", ""] + [f"- {line}" for line in crossover(df)] + [""]
     out += ["## Fairness rules", ""] + [f"- {rule}" for rule in FAIRNESS] + [""]
     return "\n".join(out)
@@ -142,6 +188,11 @@ def _png(fig) -> str:
     return '<img src="data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode() + '">'
 
 
+def _legend_outside(ax) -> None:
+    # Beside the axes, never over the bars.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
 def plots(df: pd.DataFrame) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -152,56 +203,82 @@ def plots(df: pd.DataFrame) -> list[tuple[str, str]]:
     out = []
     if ok.empty:
         return out
-    largest = [s for s in ("large", "medium", "small", "tiny") if s in set(ok["scale"])][0]
-    at = ok[ok["scale"] == largest]
-    for title, column, log in ((f"Time per question at {largest} (s, warm median; log scale)", "warm_median_s", True),
-                               (f"Speed-up versus pandas at {largest}", "speedup_vs_pandas", True),
-                               (f"Peak memory of driver and cluster at {largest} (MiB)", "peak_rss_mib", False)):
-        table = at.pivot_table(index="workload", columns="engine", values=column, sort=False)
-        if table.empty:
-            continue
-        fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table)), 4))
-        table.plot.bar(ax=ax, logy=log, width=0.8)
-        ax.set_xlabel("")
-        ax.set_title(title)
-        out.append((title, _png(fig)))
-    scales = [s for s in ("tiny", "small", "medium", "large") if s in set(ok["scale"])]
+    largest = [s for s in reversed(SCALE_ORDER) if s in set(ok["scale"])][0]
+    for mode in [m for m in MODES if m in set(ok["mode"])]:
+        at = ok[(ok["scale"] == largest) & (ok["mode"] == mode)]
+        for title, column, log in ((f"Time per question at {largest}, {mode} mode (s, warm median; log scale)",
+                                    "warm_median_s", True),
+                                   (f"Speed-up versus pandas at {largest}, {mode} mode", "speedup_vs_pandas", True),
+                                   (f"Peak memory of driver and cluster at {largest}, {mode} mode (MiB)",
+                                    "peak_rss_mib", False)):
+            table = at.pivot_table(index="workload", columns="engine", values=column, sort=False)
+            if table.empty:
+                continue
+            table = table.reindex(columns=engine_order(table.columns))
+            fig, ax = plt.subplots(figsize=(max(7, 0.7 * len(table)), 4))
+            table.plot.bar(ax=ax, logy=log, width=0.8)
+            ax.set_xlabel("")
+            ax.set_title(title)
+            _legend_outside(ax)
+            out.append((title, _png(fig)))
+    scales = [s for s in SCALE_ORDER if s in set(ok["scale"])]
     if len(scales) > 1:
-        curve = ok.groupby(["engine", "scale"])["warm_median_s"].sum().unstack("engine").reindex(scales)
-        rows = ok.groupby("scale")["input_rows"].median().reindex(scales)
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for engine in curve.columns:
-            ax.plot(rows.to_numpy(), curve[engine].to_numpy(), marker="o", label=engine)
-        ax.set(xscale="log", yscale="log", xlabel="input rows", ylabel="total warm time over the questions (s)",
-               title="Scaling: how time grows with rows")
-        ax.legend()
-        out.append(("Scaling curve", _png(fig)))
+        for mode in [m for m in MODES if m in set(ok["mode"])]:
+            sub = ok[ok["mode"] == mode]
+            curve = sub.groupby(["engine", "scale"])["warm_median_s"].sum().unstack("engine").reindex(scales)
+            rows = sub.groupby("scale")["input_rows"].median().reindex(scales)
+            fig, ax = plt.subplots(figsize=(7, 4))
+            for engine in engine_order(curve.columns):
+                ax.plot(rows.to_numpy(), curve[engine].to_numpy(), marker="o", label=engine)
+            ax.set(xscale="log", yscale="log", xlabel="input rows", ylabel="total warm time over the questions (s)",
+                   title=f"Scaling, {mode} mode: how time grows with rows")
+            _legend_outside(ax)
+            out.append((f"Scaling curve, {mode} mode", _png(fig)))
     return out
 
 
-def html_page(df: pd.DataFrame) -> str:
-    md = markdown(df)
-    body = []
-    for title, img in plots(df):
-        body.append(f"<h2>{html.escape(title)}</h2>{img}")
-    tables = []
-    for scale in [s for s in ("tiny", "small", "medium", "large") if s in set(df["scale"])]:
-        tables.append(f"<h2>{scale}: warm median (s) or status</h2>" + time_table(df, scale).to_html())
-    detail = df[["workload", "engine", "scale", "status", "cores", "connect_s", "load_s", "cold_s", "warm_median_s",
-                 "floor_s", "rows", "checked", "peak_rss_mib"]]
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}pre{white-space:pre-wrap}")
+def _list(items) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def html_page(df: pd.DataFrame, peer_rows: list[dict] | None = None) -> str:
+    """The report as HTML proper: headings, lists and tables, the plots inline (one file, no assets)."""
+    e = html.escape
+    df = with_mode(df)
+    body = [f"<h1>scalelab benchmark {e(df.iloc[0]['run_id'])}</h1>", f"<p>{e(_heading(df))}</p>",
+            "<h2>What the modes time</h2>",
+            "<dl>" + "".join(f"<dt>{e(m)}</dt><dd>{e(t)}</dd>" for m, t in MODES.items() if m in set(df["mode"]))
+            + "</dl>", "<h2>Fairness rules</h2>", _list(FAIRNESS)]
+    for scale, mode in sections(df):
+        body.append(f"<h2>{e(scale)}, {e(mode)} mode: warm median (s) or status</h2>"
+                    + time_table(df, scale, mode).to_html(classes="times"))
+    summary = _summary(df)
+    if not summary.empty:
+        body.append("<h2>Ratios (median over the questions)</h2>" + summary.reset_index().to_html(index=False))
+    summary, detail = _peer_tables(df, peer_rows)
+    if summary is not None:
+        body += ["<h2>Against db-benchmark's own scripts (same data, same machine)</h2>",
+                 "<p>Warm seconds summed over the questions both timed; ratio = scalelab / peer (at most 1.0: "
+                 "as fast or faster).</p>", summary.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
+                 "<h3>Per question</h3>", detail.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
+    problems = _problems(df)
+    if problems:
+        body += ["<h2>Not ok</h2>", _list(problems)]
+    body += ["<h2>Crossover</h2>", _list(crossover(df))]
+    body += [f"<h2>{e(title)}</h2>{img}" for title, img in plots(df)]
+    detail = df[["workload", "engine", "scale", "mode", "status", "cores", "connect_s", "load_s", "cold_s",
+                 "warm_median_s", "floor_s", "rows", "checked", "peak_rss_mib"]]
+    body.append("<h2>Every row</h2>" + detail.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
+             "margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>scalelab benchmark</title>"
-            f"<style>{style}</style></head><body>"
-            f"<pre>{html.escape(md)}</pre>" + "".join(tables) + "".join(body)
-            + "<h2>Every row</h2>" + detail.to_html(index=False, float_format=lambda v: f"{v:.4g}")
-            + "</body></html>")
+            f"<style>{style}</style></head><body>" + "".join(body) + "</body></html>")
 
 
-def write(df: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
+def write(df: pd.DataFrame, out_dir: Path, peer_rows: list[dict] | None = None) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     run = df["run_id"].iloc[0] if df["run_id"].nunique() == 1 else "all"
     md_path, html_path = out_dir / f"report-{run}.md", out_dir / f"report-{run}.html"
-    md_path.write_text(markdown(df))
-    html_path.write_text(html_page(df))
+    md_path.write_text(markdown(df, peer_rows))
+    html_path.write_text(html_page(df, peer_rows))
     return md_path, html_path

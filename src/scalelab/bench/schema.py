@@ -20,6 +20,8 @@ FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("workload", pa.string(), "e.g. groupby.q3"),
     ("engine", pa.string(), "pandas, duckdb, polars, dask, spark or ray"),
     ("scale", pa.string(), "tiny, small, medium or large"),
+    ("mode", pa.string(), "scan (from the Parquet files to pandas) or memory (db-benchmark's: tables held in "
+                          "the engine, the answer kept in its own form); see bench.harness.MODES"),
     ("dataset", pa.string(), "the data set's name (its parameters, as db-benchmark names them)"),
     ("params", pa.string(), "JSON: the data set's parameters"),
     ("input_rows", pa.int64(), "rows of the tables the workload reads"),
@@ -28,7 +30,8 @@ FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("detail", pa.string(), "why, when the status is not ok (the error, the declared reason)"),
     ("cores", pa.int64(), "the cores the engine was given (pandas: 1, by design)"),
     ("connect_s", pa.float64(), "connecting to the engine (non-zero on an engine's first workload only)"),
-    ("load_s", pa.float64(), "making the engine's handles on the tables (reading for eager engines)"),
+    ("load_s", pa.float64(), "making the engine's handles on the tables (reading for eager engines; in memory "
+                             "mode holding them, once per data set, the same figure on each of its workloads)"),
     ("cold_s", pa.float64(), "the first run: compute and materialise the whole result"),
     ("warm_s", pa.list_(pa.float64()), "each further run, the same way"),
     ("warm_median_s", pa.float64(), "the median of warm_s (cold_s when there are no warm runs)"),

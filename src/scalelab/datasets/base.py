@@ -131,6 +131,9 @@ class Generator(ABC):
     description: str
     bytes_per_row: float                 # on disk, for the estimate before generating
     memory_per_row: float = 0.0          # whole-table state some generators keep (join keys)
+    # String columns of repeated labels, the keys questions group and join on (db-benchmark's id
+    # columns): what an engine may hold as categoricals, codes instead of strings, in memory.
+    labels: tuple[str, ...] = ()
 
     @abstractmethod
     def spec(self, rows: int, **params) -> Spec: ...

@@ -81,6 +81,16 @@ class DaskEngine(Engine):
 
         return {name: dd.read_parquet(str(path)) for name, path in tables.items()}
 
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+        # Persisted on the workers and waited for (db-benchmark's Dask script persists its table).
+        from distributed import wait
+
+        held = {name: self.client.persist(h) if hasattr(h, "dask") else h for name, h in handles.items()}
+        wait([h for h in held.values() if hasattr(h, "dask")])
+        return held
+
+    # keep: Dask's own form of a computed answer is the pandas frame compute() gives (the default).
+
     @classmethod
     def services(cls, cfg) -> tuple[str, ...]:
         from scalelab.cluster.services import dask_worker_names

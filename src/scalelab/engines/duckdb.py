@@ -21,6 +21,8 @@ class DuckDBEngine(Engine):
         super().__init__()
         self.threads = threads
         self.con = None
+        self._answers = 0
+        self._owned: set[str] = set()        # tables made by hold and keep, dropped by release
 
     def _start(self) -> None:
         import duckdb
@@ -42,6 +44,32 @@ class DuckDBEngine(Engine):
         for name, path in tables.items():
             self.con.read_parquet(f"{path}/*.parquet").create_view(name, replace=True)
         return {name: self.con.table(name) for name in tables}
+
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+        # Each view becomes a table of the same name in DuckDB's own columnar memory: the SQL text
+        # and the relations name the table, and no query reads Parquet again.
+        for name in handles:
+            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}__held" AS FROM "{name}"')
+            self.con.execute(f'DROP VIEW "{name}"')
+            self.con.execute(f'ALTER TABLE "{name}__held" RENAME TO "{name}"')
+            self._owned.add(name)
+        return {name: self.con.table(name) for name in handles}
+
+    def keep(self, result: Any) -> Any:
+        # db-benchmark's DuckDB script: CREATE TABLE ans AS <the query>.
+        if not hasattr(result, "create"):
+            return result
+        self._answers += 1
+        name = f"scalelab_answer_{self._answers}"
+        result.create(name)
+        self._owned.add(name)
+        return self.con.table(name)
+
+    def release(self, kept: Any) -> None:
+        alias = getattr(kept, "alias", None)
+        if alias in self._owned:           # a table hold or keep made; the next load makes views again
+            self.con.execute(f'DROP TABLE IF EXISTS "{alias}"')
+            self._owned.discard(alias)
 
     def run_sql(self, text: str, handles: dict[str, Any]) -> Any:
         return self.con.sql(text)

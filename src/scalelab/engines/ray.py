@@ -60,6 +60,14 @@ class RayEngine(Engine):
 
         return {name: ray.data.read_parquet(str(path)) for name, path in tables.items()}
 
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+        # Read into the object store once; later pipelines start from its blocks.
+        return {name: h.materialize() if hasattr(h, "materialize") else h for name, h in handles.items()}
+
+    def keep(self, result: Any) -> Any:
+        # Every block of the answer computed and held in the object store.
+        return result.materialize() if hasattr(result, "materialize") else result
+
     @classmethod
     def services(cls, cfg) -> tuple[str, ...]:
         return ("ray-head",)

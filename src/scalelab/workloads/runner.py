@@ -73,9 +73,10 @@ def forget() -> None:
     _INPUTS.clear()
 
 
-def handles(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
-    """The engine's handles on the workload's tables, plus its driver-side inputs (made once per data set)."""
-    out = engine.load(tables_of(w, ds))
+def handles(w: Workload, engine: Engine, ds: Dataset, tables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The engine's handles on the workload's tables (or the `tables` given: ones it already holds),
+    plus its driver-side inputs (made once per data set)."""
+    out = dict(tables) if tables is not None else engine.load(tables_of(w, ds))
     if w.inputs is not None:
         key = (w.name, str(ds.path))
         if key not in _INPUTS:
@@ -87,14 +88,14 @@ def handles(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
 def load_reference(w: Workload, ds: Dataset) -> pd.DataFrame:
     """The pandas reference answer (computed once per process per data set), its checksum stored."""
     # Keyed by the reference function: workloads that share one (ml.gridsearch and ml.tune) compute it once.
-    key = (w.impls[engines.REFERENCE], str(ds.path))
+    key = (w.ref, str(ds.path))
     if key not in _REFERENCES:
         cached = None if REFERENCE_CACHE is None else REFERENCE_CACHE / f"{w.name}--{ds.name}.pkl"
         if cached is not None and cached.exists():
             _REFERENCES[key] = pd.read_pickle(cached)
         else:
             pandas = engines.get(engines.REFERENCE)
-            _REFERENCES[key] = w.run(pandas, handles(w, pandas, ds))
+            _REFERENCES[key] = w.reference_answer(handles(w, pandas, ds))
             if cached is not None:
                 # (A pickle, not Parquet: the reference must come back exactly as it was, dtypes and all.)
                 _REFERENCES[key].to_pickle(cached)
@@ -141,10 +142,17 @@ def check_answer(w: Workload, ds: Dataset, result: pd.DataFrame, checksum: dict 
             "to do, and no reference checksum is stored for this data set")
 
 
+def hold(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
+    """The workload's tables held in the engine's memory (the bench's memory mode)."""
+    return engine.hold(engine.load(tables_of(w, ds)), datasets.generator(ds.manifest["generator"]).labels)
+
+
 def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path | str | None = None,
-        check: bool = True, keep_result: bool = False, **params: Any) -> Outcome:
+        check: bool = True, keep_result: bool = False, mode: str = "scan", **params: Any) -> Outcome:
     """Run `w` on `engine`, materialise the whole result, and check it.
 
+    mode="memory" runs it as the bench's memory mode does: the tables held in the engine,
+    the answer kept in the engine's own form (timed so), then converted for the check.
     Raises compare.Mismatch when the answer is wrong, engines.NotSupported when the
     engine declares it cannot do the workload.
     """
@@ -152,10 +160,24 @@ def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path 
     engine = engines.get(engine) if isinstance(engine, str) else engine
     impl = w.implementation(engine)           # NotSupported before any connection is made
     engine.start()
-    t = handles(w, engine, ds)
-    t0 = time.perf_counter()
-    result = engine.collect(impl(t))
-    seconds = time.perf_counter() - t0
+    if mode == "memory":
+        held = hold(w, engine, ds)
+        try:
+            t0 = time.perf_counter()
+            kept = engine.keep(impl(handles(w, engine, ds, held)))
+            seconds = time.perf_counter() - t0
+            result = engine.collect(kept)
+            engine.release(kept)
+        finally:
+            for handle in held.values():
+                engine.release(handle)
+    elif mode == "scan":
+        t = handles(w, engine, ds)
+        t0 = time.perf_counter()
+        result = engine.collect(impl(t))
+        seconds = time.perf_counter() - t0
+    else:
+        raise ValueError(f"unknown mode {mode!r}: scan or memory")
     checksum = compare.checksum(result)
     checked = check_answer(w, ds, result, checksum) if check else "unchecked: --no-check"
     return Outcome(w.name, engine.name, ds.name, seconds, len(result), checksum, checked,

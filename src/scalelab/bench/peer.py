@@ -1,0 +1,179 @@
+"""db-benchmark's own solution scripts, run beside `scalelab bench` on the same rows and machine.
+
+    scalelab bench peer --checkout PATH --suite groupby --scale small
+    scalelab bench report --peer results/peer/db-benchmark-time.csv
+
+db-benchmark (duckdblabs/db-benchmark) is the peer each engine's implementation must
+match: its scripts are what those engines' own users wrote. This module does not copy
+them; it runs them, from a checkout of that repository, as its launcher would: in a
+work folder holding `data/<name>.csv` (our generated data set, written as CSV, one
+file per table) and the checkout's `_helpers`, with the environment its scripts read,
+and the project's Python (the same library versions as `scalelab bench`). Each script
+appends its timings to one `time.csv` in db-benchmark's own format, which
+`bench report --peer` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from scalelab import datasets
+from scalelab.datasets.base import pretty_sci
+
+# db-benchmark's task per suite, and its data set naming (the same as ours, db-benchmark's own).
+TASKS = {"groupby": "groupby", "join": "join"}
+# Each solution's script inside the checkout, per task (the repository names them unevenly).
+SCRIPTS = {
+    "pandas": "pandas/{task}-pandas.py",
+    "polars": "polars/{task}-polars.py",
+    "duckdb": "duckdb/{task}-duckdb.py",
+    "dask": "dask/{task}_dask.py",
+    "spark": "spark/{task}-spark.py",
+}
+TIME_FILE = "db-benchmark-time.csv"
+
+
+class PeerError(RuntimeError):
+    """The checkout is not db-benchmark's, a script is missing, or a script failed."""
+
+
+@dataclass
+class PeerRun:
+    solution: str
+    seconds: float
+    returncode: int
+    log: Path
+
+
+def check_checkout(checkout: Path) -> Path:
+    checkout = Path(checkout).expanduser().resolve()
+    missing = [p for p in ("_helpers/helpers.py", "_control/questions.csv") if not (checkout / p).is_file()]
+    if missing:
+        raise PeerError(f"{checkout} is not a db-benchmark checkout (no {', '.join(missing)}); clone "
+                        "duckdblabs/db-benchmark and give its folder as --checkout")
+    return checkout
+
+
+def table_names(suite: str, name: str) -> dict[str, str]:
+    """Our tables -> db-benchmark's file names: `J1_1e6_NA_0_0` has `J1_1e6_1e0_0_0` (small),
+    `..._1e3_...` (medium) and `..._1e6_...` (big) beside it, as its `join_to_tbls` names them."""
+    if suite == "groupby":
+        return {"x": name}
+    n = int(float(name.split("_")[1]))
+    sizes = {"small": n // 10**6, "medium": n // 10**3, "big": n}
+    return {"x": name, **{table: name.replace("NA", pretty_sci(max(rows, 1))) for table, rows in sizes.items()}}
+
+
+def write_csv_files(ds, suite: str, data_dir: Path) -> dict[str, Path]:
+    """Each table of the data set as one CSV file (our CSV copy is in parts; the scripts read one file)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for table, file_name in table_names(suite, ds.name).items():
+        parts = sorted((ds.path / datasets.CSV_DIR / table).glob("*.csv"))
+        if not parts:
+            raise PeerError(f"{ds.path} has no CSV copy of {table}; generate it with --csv")
+        target = data_dir / f"{file_name}.csv"
+        tmp = target.with_suffix(".csv.tmp")
+        with open(tmp, "wb") as dst:
+            for i, part in enumerate(parts):
+                with open(part, "rb") as src:
+                    header = src.readline()
+                    if i == 0:
+                        dst.write(header)
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(tmp, target)
+        out[table] = target
+    return out
+
+
+def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: Path, timeout_s: float = 3600,
+        **params) -> tuple[Path, list[PeerRun]]:
+    """Run each solution's script on the suite's data set at `scale`; returns the time.csv and the runs."""
+    checkout = check_checkout(checkout)
+    if suite not in TASKS:
+        raise PeerError(f"db-benchmark has no {suite!r} task here; choose from: {', '.join(TASKS)}")
+    unknown = [s for s in solutions if s not in SCRIPTS]
+    if unknown:
+        raise PeerError(f"no db-benchmark script known for {', '.join(unknown)}; choose from: {', '.join(SCRIPTS)}")
+    from scalelab import workloads
+
+    data = next(iter(workloads.select(suite))).data
+    ds = datasets.generate(data.generator, scale=scale, csv=True, **{**data.params, **params})
+    work = out_dir / "work"
+    write_csv_files(ds, suite, work / "data")
+    shutil.copytree(checkout / "_helpers", work / "_helpers", dirs_exist_ok=True)
+    time_file = out_dir / TIME_FILE
+    env = {**os.environ, "SRC_DATANAME": ds.name, "MACHINE_TYPE": f"scalelab-{os.cpu_count()}-cores",
+           "CSV_TIME_FILE": str(time_file), "SPILL_DIR": str(work / "spill"), "PYTHONUNBUFFERED": "1"}
+    (work / "spill").mkdir(exist_ok=True)
+    runs = []
+    for solution in solutions:
+        script = checkout / SCRIPTS[solution].format(task=TASKS[suite])
+        if not script.is_file():
+            raise PeerError(f"{script} is missing from the checkout")
+        log = out_dir / f"{solution}-{suite}-{ds.name}.log"
+        t0 = time.perf_counter()
+        with open(log, "w") as f:
+            try:
+                proc = subprocess.run([sys.executable, str(script)], cwd=work, env=env, stdout=f,
+                                      stderr=subprocess.STDOUT, timeout=timeout_s)
+                code = proc.returncode
+            except subprocess.TimeoutExpired:
+                code = -1
+        runs.append(PeerRun(solution, time.perf_counter() - t0, code, log))
+    return time_file, runs
+
+
+def read_times(path: Path) -> list[dict]:
+    """db-benchmark's time.csv: one row per (solution, data, question, run)."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise PeerError(f"no peer timings at {path}; run `scalelab bench peer` first") from None
+    need = {"solution", "data", "question", "run", "time_sec", "task"}
+    if rows and not need <= set(rows[0]):
+        raise PeerError(f"{path} is not db-benchmark's time.csv format (columns {', '.join(sorted(need))} needed)")
+    return rows
+
+
+def peer_seconds(rows: list[dict]) -> dict[tuple[str, str, str], float]:
+    """(solution, data, question) -> the peer's warm time: its second run (db-benchmark runs each twice;
+    the first is its cold run, as ours is), the first when there is only one."""
+    runs: dict[tuple[str, str, str], dict[int, float]] = {}
+    for r in rows:
+        if r["time_sec"] in ("", None):
+            continue
+        runs.setdefault((r["solution"], r["data"], r["question"]), {})[int(r["run"])] = float(r["time_sec"])
+    return {key: by_run.get(2, by_run[min(by_run)]) for key, by_run in runs.items()}
+
+
+def compare_rows(df, rows: list[dict]):
+    """Per (engine, mode, data set, suite): our warm medians and the peer's, summed over the questions both
+    timed, and their ratio (ours / the peer's: at most 1.0 is as fast or faster)."""
+    import pandas as pd
+
+    from scalelab import workloads
+
+    peer = peer_seconds(rows)
+    ok = df[df["status"] == "ok"].copy()
+    ok["question"] = ok["workload"].map(lambda name: workloads.get(name).question)
+    ok["peer_s"] = [peer.get((e, d, q)) for e, d, q in zip(ok["engine"], ok["dataset"], ok["question"])]
+    both = ok[ok["peer_s"].notna()]
+    if both.empty:
+        return pd.DataFrame(columns=["suite", "dataset", "mode", "engine", "questions", "scalelab_s", "peer_s",
+                                     "ratio"]), both
+    summary = (both.groupby(["suite", "dataset", "mode", "engine"], sort=False)
+               .agg(questions=("workload", "size"), scalelab_s=("warm_median_s", "sum"), peer_s=("peer_s", "sum"))
+               .reset_index())
+    summary["ratio"] = summary["scalelab_s"] / summary["peer_s"]
+    detail = both[["workload", "question", "dataset", "mode", "engine", "warm_median_s", "peer_s"]].assign(
+        ratio=both["warm_median_s"] / both["peer_s"])
+    return summary, detail

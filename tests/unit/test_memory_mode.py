@@ -1,0 +1,74 @@
+"""Each in-process engine's memory mode: the tables held in the engine, no file read again, the answer
+kept in the engine's own form, freed on release, and still the reference's answer."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from scalelab import datasets, engines, workloads
+from scalelab.workloads import compare, runner
+
+
+@pytest.fixture(autouse=True)
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.mark.parametrize("engine_name", ["pandas", "duckdb", "polars"])
+def test_held_tables_answer_without_the_files_and_the_kept_answer_is_the_reference(engine_name, tmp_path):
+    w = workloads.get("groupby.q2")
+    ds = runner.prepare(w, "tiny")
+    reference = runner.load_reference(w, ds)
+    engine = engines.get(engine_name).start()
+    held = engine.hold(engine.load(runner.tables_of(w, ds)), datasets.generator("groupby").labels)
+    moved = tmp_path / "moved"
+    shutil.move(str(ds.path), moved)                 # no query may read the Parquet files again
+    try:
+        kept = engine.keep(w.implementation(engine)(runner.handles(w, engine, ds, held)))
+        assert engines.ENGINES[engine_name].owns(kept) or isinstance(kept, pd.DataFrame)
+        compare.compare(engine.collect(kept), reference, w.rules)
+        engine.release(kept)
+    finally:
+        shutil.move(str(moved), ds.path)
+    engine.stop()
+
+
+def test_pandas_and_polars_hold_the_label_columns_as_categoricals():
+    import polars as pl
+
+    w = workloads.get("groupby.q1")
+    ds = runner.prepare(w, "tiny")
+    labels = datasets.generator("groupby").labels
+    pandas = engines.get("pandas")
+    x = pandas.hold(pandas.load(runner.tables_of(w, ds)), labels)["x"]
+    assert {c for c in x.columns if isinstance(x[c].dtype, pd.CategoricalDtype)} == set(labels)
+    polars = engines.get("polars")
+    lf = polars.hold(polars.load(runner.tables_of(w, ds)), labels)["x"]
+    assert {c for c, t in lf.collect_schema().items() if t == pl.Categorical} == set(labels)
+
+
+def test_duckdb_keeps_an_answer_as_a_table_and_release_drops_it():
+    w = workloads.get("groupby.q1")
+    ds = runner.prepare(w, "tiny")
+    engine = engines.get("duckdb").start()
+    held = engine.hold(engine.load(runner.tables_of(w, ds)))
+    tables = lambda: {r[0] for r in engine.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}  # noqa: E731
+    assert "x" in tables()
+    kept = engine.keep(w.implementation(engine)(held))
+    assert kept.alias in tables()
+    engine.release(kept)
+    assert kept.alias not in tables()
+    engine.release(held["x"])                        # and the next load makes its view again
+    engine.load(runner.tables_of(w, ds))
+    assert "x" not in tables()
+    engine.stop()
+
+
+def test_the_pandas_engine_may_run_faster_code_than_the_reference_it_is_checked_against():
+    q9 = workloads.get("groupby.q9")
+    assert q9.impls["pandas"] is not q9.ref and q9.impls["dask"] is q9.impls["pandas"]
+    assert "(the pandas reference, run as is)" not in q9.where()["pandas"]
+    q1 = workloads.get("groupby.q1")
+    assert q1.impls["pandas"] is q1.ref             # where the plainest code is the fastest, it is both
+    assert workloads.run(q9, "pandas", scale="tiny", nas=5).checked == "pandas reference"

@@ -1,0 +1,89 @@
+"""Running db-benchmark's own scripts beside the bench: its data files, its time.csv, the ratio table.
+
+The scripts themselves come from a checkout of duckdblabs/db-benchmark, which CI does
+not have; `scalelab bench peer --checkout PATH` runs them (README, "Benchmarks"). Here:
+the files a script reads, the format it writes, and the comparison the report makes.
+"""
+
+import csv
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scalelab import datasets
+from scalelab.bench import peer, report
+from scalelab.cli import app
+
+HEADER = ["nodename", "batch", "timestamp", "task", "data", "in_rows", "question", "out_rows", "out_cols", "solution",
+          "version", "git", "fun", "run", "time_sec", "mem_gb", "cache", "chk", "chk_time_sec", "comment", "on_disk",
+          "machine_type"]
+
+
+@pytest.fixture(autouse=True)
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path
+
+
+def test_join_tables_are_named_as_db_benchmark_names_them():
+    assert peer.table_names("join", "J1_1e7_NA_0_0") == {
+        "x": "J1_1e7_NA_0_0", "small": "J1_1e7_1e1_0_0", "medium": "J1_1e7_1e4_0_0", "big": "J1_1e7_1e7_0_0"}
+    assert peer.table_names("groupby", "G1_1e6_1e2_0_0") == {"x": "G1_1e6_1e2_0_0"}
+
+
+def test_each_table_becomes_one_csv_file_with_one_header_and_every_row(dirs):
+    ds = datasets.generate("groupby", rows=300_000, csv=True)
+    # Our CSV copy may be in parts (one per Parquet file); the scripts read one file: split it in two to see.
+    part = ds.path / "csv" / "x" / "part-00000.csv"
+    lines = part.read_text().splitlines(keepends=True)
+    part.write_text("".join(lines[:1000]))
+    (ds.path / "csv" / "x" / "part-00001.csv").write_text(lines[0] + "".join(lines[1000:]))
+    out = peer.write_csv_files(ds, "groupby", dirs / "work" / "data")
+    frame = pd.read_csv(out["x"])
+    assert out["x"].name == "G1_3e5_1e2_0_0.csv"
+    assert len(frame) == 300_000 and list(frame.columns) == [f"id{i}" for i in range(1, 7)] + ["v1", "v2", "v3"]
+    source = pd.read_parquet(ds.table_path("x"))
+    assert frame["id3"].tolist() == source["id3"].tolist() and frame["v1"].sum() == source["v1"].sum()
+
+
+def test_a_folder_that_is_not_db_benchmark_is_refused_by_name(dirs):
+    result = CliRunner().invoke(app, ["bench", "peer", "--checkout", str(dirs)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "is not a db-benchmark checkout" in result.output
+
+
+def _time_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for solution, data, question, run, t in rows:
+            w.writerow(["vm", "", 0, "groupby", data, 100, question, 1, 2, solution, "1", "", ".groupby", run, t, 0.1,
+                        "TRUE", "1", 0.0, "", "FALSE", "x"])
+
+
+def test_the_report_divides_our_warm_medians_by_the_peers_second_runs(dirs):
+    _time_csv(dirs / "time.csv", [("polars", "G1_1e6_1e2_0_0", "sum v1 by id1", 1, 9.0),
+                                  ("polars", "G1_1e6_1e2_0_0", "sum v1 by id1", 2, 2.0),
+                                  ("polars", "G1_1e6_1e2_0_0", "sum v1 by id1:id2", 1, 9.0),
+                                  ("polars", "G1_1e6_1e2_0_0", "sum v1 by id1:id2", 2, 2.0)])
+    ours = pd.DataFrame({"run_id": "r", "workload": ["groupby.q1", "groupby.q2", "groupby.q1"], "suite": "groupby",
+                         "engine": "polars", "scale": "small", "mode": ["memory", "memory", "scan"],
+                         "dataset": "G1_1e6_1e2_0_0", "status": "ok", "warm_median_s": [1.0, 2.0, 8.0]})
+    summary, detail = peer.compare_rows(ours, peer.read_times(dirs / "time.csv"))
+    memory = summary.set_index("mode").loc["memory"]
+    assert (memory["questions"], memory["scalelab_s"], memory["peer_s"], memory["ratio"]) == (2, 3.0, 4.0, 0.75)
+    assert summary.set_index("mode").loc["scan", "ratio"] == 4.0
+    assert sorted(detail["ratio"]) == [0.5, 1.0, 4.0]
+    df = ours.assign(machine='{"cores": 2, "memory_gib": 23, "os": "Linux", "cpu": "x", "python": "3.11"}',
+                     git_commit="c", floor_s=0.1)
+    assert "| groupby | G1_1e6_1e2_0_0 | memory | polars | 2 | 3.000 | 4.000 | 0.75 |" in report.markdown(
+        df, peer.read_times(dirs / "time.csv"))
+
+
+def test_a_file_not_in_db_benchmarks_format_is_refused(dirs):
+    (dirs / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(peer.PeerError, match="not db-benchmark's time.csv format"):
+        peer.read_times(dirs / "bad.csv")
+    with pytest.raises(peer.PeerError, match="run `scalelab bench peer` first"):
+        peer.read_times(dirs / "missing.csv")
