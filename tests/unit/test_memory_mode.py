@@ -72,3 +72,15 @@ def test_the_pandas_engine_may_run_faster_code_than_the_reference_it_is_checked_
     q1 = workloads.get("groupby.q1")
     assert q1.impls["pandas"] is q1.ref             # where the plainest code is the fastest, it is both
     assert workloads.run(q9, "pandas", scale="tiny", nas=5).checked == "pandas reference"
+
+
+def test_duckdb_holds_label_columns_as_one_enum_type_per_column_across_tables():
+    w = workloads.get("join.q4")                     # x and medium both carry id5
+    ds = runner.prepare(w, "tiny")
+    engine = engines.get("duckdb").start()
+    held = engine.hold(engine.load(runner.tables_of(w, ds)), datasets.generator("join").labels)
+    types = {name: dict(zip(rel.columns, map(str, rel.types))) for name, rel in held.items()}
+    assert types["x"]["id5"].startswith("ENUM") and types["x"]["id5"] == types["medium"]["id5"]
+    assert not types["x"]["id1"].startswith("ENUM")  # an integer key stays as it is
+    compare.compare(engine.collect(engine.keep(w.implementation(engine)(held))), runner.load_reference(w, ds), w.rules)
+    engine.stop()

@@ -47,9 +47,22 @@ class DuckDBEngine(Engine):
 
     def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
         # Each view becomes a table of the same name in DuckDB's own columnar memory: the SQL text
-        # and the relations name the table, and no query reads Parquet again.
+        # and the relations name the table, and no query reads Parquet again. A label column
+        # becomes an ENUM (codes, as db-benchmark's DuckDB script holds id1 and id2), one type per
+        # column name across the tables, so that a join compares codes of the same type.
+        enums = {}
+        for col in labels:
+            holding = [name for name in handles if col in self.con.table(name).columns]
+            if holding:
+                union = " UNION ".join(f'SELECT "{col}" FROM "{name}"' for name in holding)
+                enums[col] = f"scalelab_{col}_labels"
+                self.con.execute(f'DROP TYPE IF EXISTS "{enums[col]}"')
+                self.con.execute(f'CREATE TYPE "{enums[col]}" AS ENUM (SELECT DISTINCT "{col}" FROM ({union}) '
+                                 f'WHERE "{col}" IS NOT NULL ORDER BY 1)')
         for name in handles:
-            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}__held" AS FROM "{name}"')
+            columns = ", ".join(f'"{c}"::"{enums[c]}" AS "{c}"' if c in enums else f'"{c}"'
+                                for c in self.con.table(name).columns)
+            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}__held" AS SELECT {columns} FROM "{name}"')
             self.con.execute(f'DROP VIEW "{name}"')
             self.con.execute(f'ALTER TABLE "{name}__held" RENAME TO "{name}"')
             self._owned.add(name)
