@@ -548,6 +548,18 @@ def bench_run(
         raise typer.Exit(1)
 
 
+def _check_scale(scale: str) -> None:
+    from scalelab.datasets.base import SCALES
+
+    if scale not in SCALES:
+        raise _fail(ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}"), 2)
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated option as its names."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
 @bench_app.command(name="kafka")
 def bench_kafka(
         clients: str = typer.Option(",".join(KAFKA_CLIENTS), "--clients", help="kafka-python, confluent, or both."),
@@ -557,13 +569,11 @@ def bench_kafka(
     """Produce the events data set into Kafka and read it back with each client; messages per second."""
     from scalelab.apps import kafka_rate
     from scalelab.cluster.connect import StackNotUp
-    from scalelab.datasets.base import SCALES
 
     cfg = _config()
-    if scale not in SCALES:
-        raise _fail(ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}"), 2)
+    _check_scale(scale)
     try:
-        path, rows = kafka_rate.run([c.strip() for c in clients.split(",") if c.strip()], scale, repeat,
+        path, rows = kafka_rate.run(_names(clients), scale, repeat,
                                     _results_dir(cfg) / "kafka")
     except ValueError as exc:
         raise _fail(exc, 2) from None
@@ -614,14 +624,11 @@ def bench_peer_cmd(
 ) -> None:
     """Run db-benchmark's own scripts on our data set, here, into results/peer/db-benchmark-time.csv."""
     from scalelab.bench import peer as bench_peer
-    from scalelab.datasets.base import SCALES
 
     cfg = _config()
-    if scale not in SCALES:
-        raise _fail(ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}"), 2)
+    _check_scale(scale)
     try:
-        time_file, runs = bench_peer.run(checkout, suite, scale, [x.strip() for x in solutions.split(",") if x.strip()],
-                                         _results_dir(cfg) / "peer", timeout)
+        time_file, runs = bench_peer.run(checkout, suite, scale, _names(solutions), _results_dir(cfg) / "peer", timeout)
     except bench_peer.PeerError as exc:
         raise _fail(exc, 2) from None
     for r in runs:
