@@ -22,7 +22,7 @@ from scalelab.cluster.java import JavaError
 from scalelab.cluster.credentials import CredentialsError
 from scalelab.cluster.kafka import KafkaSetupError
 from scalelab.cluster.platform import PlatformSetupError
-from scalelab.cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role
+from scalelab.cluster.services import PROFILES, ROLES, UnknownService, by_name, by_role, serving_launch
 from scalelab.config import KAFKA_CLIENTS, SETTINGS, Config, ConfigError
 
 app = typer.Typer(help="scalelab: a big-data lab on Spark, Dask, Ray, Kafka and JupyterLab.",
@@ -248,7 +248,7 @@ def serve(role: str = typer.Argument(..., help="One of: " + ", ".join(ROLES)),
     cfg = _config()
     try:
         svc = by_role(cfg, role, instance)
-        launch = svc.launch(cfg, svc.instance)
+        launch = serving_launch(cfg, svc)
     except _USER_ERRORS as exc:
         raise _fail(exc, 2) from None
     env = {k: v for k, v in {**os.environ, **launch.env}.items() if k not in launch.drop}

@@ -198,6 +198,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIRFLOW_API_HOST", "", "Where Airflow's tasks reach the API server (default: the client host; compose: airflow-api)"),
     # Timeouts
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
+    # Services that idle most of a session (Spark's history server, the dashboard, the model-api)
+    # start on their first request; the first two stop again when unused (scalelab.cluster.ondemand).
+    Setting("SCALELAB_ON_DEMAND", "on", "on: the history server, dashboard and model-api start on first request; off: at up"),
+    Setting("SCALELAB_ON_DEMAND_IDLE", "900", "Seconds unused before an on-demand service stops (0: never)", "int"),
     # The labs tier: most of a lab's time is waiting on the cluster (a DAG run, a restart, a JVM),
     # so two kernels at once keep both cores busy; a lab marked exclusive has only
     # single-machine labs beside it (notebooks.run_all).
@@ -350,6 +354,15 @@ class Config:
         value = self.get("SCALELAB_AUTH").strip().lower()
         if value not in ("on", "off"):
             raise ConfigError(f"SCALELAB_AUTH={self.get('SCALELAB_AUTH')!r} is neither on nor off. "
+                              f"Fix it in the environment or in .env.")
+        return value == "on"
+
+    @property
+    def on_demand(self) -> bool:
+        """SCALELAB_ON_DEMAND: the services that can start on their first request do so."""
+        value = self.get("SCALELAB_ON_DEMAND").strip().lower()
+        if value not in ("on", "off"):
+            raise ConfigError(f"SCALELAB_ON_DEMAND={self.get('SCALELAB_ON_DEMAND')!r} is neither on nor off. "
                               f"Fix it in the environment or in .env.")
         return value == "on"
 

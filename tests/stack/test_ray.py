@@ -90,6 +90,8 @@ def test_the_head_runs_the_dashboard_views_the_labs_use_under_a_small_watcher(cf
     modules = sorted(a.split()[0][len("ray-dashboard-"):].rsplit("-", 1)[0] for a in argv.values()
                      if a.startswith("ray-dashboard-"))
     assert modules == sorted(ray_head.DASHBOARD_MODULE_PROCESSES), modules
+    # A fixed one-node cluster has nothing to autoscale: no monitor process (--no-monitor).
+    assert not [a for a in argv.values() if "autoscaler/_private/monitor.py" in a], argv
     # The Cluster view's data (NodeHead) answers, with the one head node alive.
     token = cfg.ray_token_path.read_text().strip()
     request = urllib.request.Request(cfg.url("RAY_DASHBOARD_PORT", "/nodes?view=summary"),

@@ -43,8 +43,13 @@ def _require_address(address: str, setting: str) -> None:
         raise NotHealthy(f"nothing listens on {host}:{port} ({setting})")
 
 
+# Sent with every probe: an on-demand service's activator does not count a probe as use, so a
+# healthcheck every 10 s does not keep an unused server running (scalelab.cluster.ondemand).
+PROBE_HEADERS = {"X-Scalelab-Probe": "1"}
+
+
 def http_json(url: str, headers: dict[str, str] | None = None, timeout: float = 5.0):
-    req = urllib.request.Request(url, headers=headers or {})
+    req = urllib.request.Request(url, headers={**PROBE_HEADERS, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read().decode())
@@ -90,6 +95,33 @@ def spark_history(cfg: Config, _: int = 0) -> str:
     if not isinstance(apps, list):
         raise NotHealthy(f"the history server's application list is not a list: {str(apps)[:80]}")
     return f"{len(apps)} finished application(s)"
+
+
+def on_demand_state(cfg: Config, port_setting: str) -> dict:
+    """What an on-demand service's activator says of its server: idle, starting or running."""
+    from scalelab.cluster.ondemand import STATE_PATH
+
+    state = http_json(cfg.url(port_setting, STATE_PATH))
+    if not isinstance(state, dict) or "backend" not in state:
+        raise NotHealthy(f"{cfg.url(port_setting, STATE_PATH)} is not an on-demand activator's state: "
+                         f"{str(state)[:80]}")
+    return state
+
+
+def on_demand(probe, port_setting: str):
+    """A probe for a service that starts on its first request: healthy when its activator answers;
+    once the server runs, the server's own probe too (through the activator, not counted as use)."""
+    def check(cfg: Config, instance: int = 0) -> str:
+        if not cfg.on_demand:
+            return probe(cfg, instance)
+        state = on_demand_state(cfg, port_setting)
+        if state["backend"] != "running":
+            last = f"; last run {state['last_exit']}" if state.get("last_exit") else ""
+            return f"on demand: {state['backend']}, starts on first request{last}"
+        return probe(cfg, instance)
+    check.__name__ = getattr(probe, "__name__", "probe")
+    check.__doc__ = probe.__doc__
+    return check
 
 
 def _dask_workers(cfg: Config) -> dict:

@@ -6,6 +6,7 @@ local runtime alike, so both runtimes run the same processes with the same flags
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -45,6 +46,12 @@ class Service:
     # The path its UI is served under on url_setting's port: "/", or "/NAME/" for a UI that
     # serves under its own name (JupyterLab's proxy then passes the path through unchanged).
     ui_path: str = "/"
+    # Started on its first request and stopped when unused (SCALELAB_ON_DEMAND): a web UI that most
+    # sessions never open. Its one port (url_setting) is then held by scalelab.cluster.ondemand.
+    on_demand: bool = False
+    # Stopped again once unused for SCALELAB_ON_DEMAND_IDLE seconds; False for a server whose memory
+    # holds what a lab reads later (the model-api's live requests and counters).
+    idle_stop: bool = True
 
     def url(self, cfg: Config) -> str:
         if self.url_setting is None:
@@ -178,6 +185,9 @@ def _ray_head(cfg: Config, _: int) -> Launch:
                    "--object-store-memory", str(cfg.int("RAY_OBJECT_STORE_MEMORY")),
                    "--dashboard-host", cfg.bind_host, "--dashboard-port", str(cfg.port("RAY_DASHBOARD_PORT")),
                    "--ray-client-server-port", str(cfg.port("RAY_CLIENT_PORT")),
+                   # No autoscaler monitor (~50 MiB): this cluster is one fixed node, nothing to
+                   # scale; it only feeds `ray status`, which no lab or test reads.
+                   "--no-monitor",
                    "--temp-dir", str(temp)], env)
 
 
@@ -215,7 +225,11 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
 
 
 def _model_api(cfg: Config, _: int) -> Launch:
-    # Trains the churn model on first start (MODEL_API_TRAIN_SCALE), then serves the persisted one.
+    from scalelab.ml.serving import model
+
+    # The churn model is trained on first start (MODEL_API_TRAIN_SCALE), here rather than in the
+    # server, so that when the server starts on demand its first request only loads it.
+    model.load_or_train(cfg)
     return Launch([_bin(cfg, "uvicorn"), "--factory", "scalelab.ml.serving.app:create_app", "--host", cfg.bind_host,
                    "--port", str(cfg.port("MODEL_API_PORT")), "--log-level", "warning", "--no-access-log"],
                   cwd=cfg.root)
@@ -239,9 +253,41 @@ def _airflow_role(argv_of):
 
 
 def _one(name, role, description, ports, launch, probe, url_setting=None, needs_java=False,
-         stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM, ui_path="/") -> Service:
+         stop_grace=20.0, profile="core", stop_signal=signal.SIGTERM, ui_path="/", on_demand=False,
+         idle_stop=True) -> Service:
+    if on_demand:
+        # The activator answers the state path itself and passes everything else on.
+        probe = health.on_demand(probe, url_setting)
     return Service(name, role, description, ports, launch, probe, url_setting, 0, needs_java, stop_grace, profile,
-                   stop_signal, ui_path)
+                   stop_signal, ui_path, on_demand, idle_stop)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def serving_launch(cfg: Config, svc: Service) -> Launch:
+    """What `scalelab serve` execs for a service: its own command, or for an on-demand one the
+    activator, which runs that command (on a private port) when the first request comes."""
+    if not (svc.on_demand and cfg.on_demand):
+        return svc.launch(cfg, svc.instance)
+    listen_host = cfg.bind_host
+    backend_host = "127.0.0.1" if cfg.binds_everywhere else listen_host
+    # The backend is configured as if its port setting said the private port: the same command,
+    # flags and environment it would have, reached only through the activator.
+    moved = {svc.url_setting: str(_free_port(backend_host))}
+    backend = svc.launch(Config.load(cfg.root, {**os.environ, **moved}), svc.instance)
+    spec = {"name": svc.name, "listen_host": listen_host, "listen_port": cfg.port(svc.url_setting),
+            "backend_port": int(moved[svc.url_setting]), "argv": backend.argv,
+            "idle_s": cfg.int("SCALELAB_ON_DEMAND_IDLE") if svc.idle_stop else 0, "start_timeout_s": cfg.int("SCALELAB_START_TIMEOUT"),
+            "grace_s": svc.stop_grace}
+    activator = Path(__file__).with_name("ondemand.py")
+    return Launch([sys.executable, "-I", str(activator), json.dumps(spec)], {**backend.env, **moved}, backend.cwd,
+                  backend.drop)
 
 
 PROFILES = ("core", "platform")
@@ -287,7 +333,7 @@ def _all(cfg: Config) -> list[Service]:
         _one("spark-worker", "spark-worker", "Spark standalone worker", ("SPARK_WORKER_WEBUI_PORT",),
              _spark_worker, health.spark_worker, "SPARK_WORKER_WEBUI_PORT", True),
         _one("spark-history", "spark-history", "Spark history server", ("SPARK_HISTORY_PORT",), _spark_history,
-             health.spark_history, "SPARK_HISTORY_PORT", True, stop_grace=5.0),
+             health.spark_history, "SPARK_HISTORY_PORT", True, stop_grace=5.0, on_demand=True),
         _one("dask-scheduler", "dask-scheduler", "Dask scheduler", ("DASK_SCHEDULER_PORT", "DASK_DASHBOARD_PORT"),
              _dask_scheduler, health.dask_scheduler, "DASK_DASHBOARD_PORT"),
     ]
@@ -302,9 +348,9 @@ def _all(cfg: Config) -> list[Service]:
         _one("jupyterlab", "jupyterlab", "JupyterLab", ("JUPYTER_PORT",), _jupyterlab, health.jupyterlab,
              "JUPYTER_PORT", ui_path="/lab"),
         _one("model-api", "model-api", "The churn model behind FastAPI", ("MODEL_API_PORT",), _model_api,
-             health.model_api, "MODEL_API_PORT", stop_grace=5.0),
+             health.model_api, "MODEL_API_PORT", stop_grace=5.0, on_demand=True, idle_stop=False),
         _one("dashboard", "dashboard", "Trips dashboard (Dash)", ("DASHBOARD_PORT",), _dashboard, health.dashboard,
-             "DASHBOARD_PORT", stop_grace=5.0, ui_path=DASHBOARD_BASE_PATH),
+             "DASHBOARD_PORT", stop_grace=5.0, ui_path=DASHBOARD_BASE_PATH, on_demand=True),
         # The data-platform profile. SIGTERM is PostgreSQL's "smart" shutdown, which waits for
         # every client to leave (a notebook's engine may never); SIGINT is its "fast" one, which
         # ends sessions and checkpoints (its workers take SIGINT as a harmless cancel request).
