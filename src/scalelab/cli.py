@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scalelab import warm
 from scalelab.cluster import local
 from scalelab.cluster.health import NotHealthy
 from scalelab.cluster.java import JavaError
@@ -100,6 +101,8 @@ def up(only: Optional[list[str]] = typer.Option(None, "--only", help="Start only
 def down() -> None:
     """Stop every service this checkout started; no process or listening port is left."""
     cfg = _config()
+    # The warm runners' sessions belong to the stack that goes.
+    warm.stop_all(cfg)
     stopped = local.down(cfg)
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     left = local.listeners_left(cfg)
@@ -441,6 +444,8 @@ def run_workload(
         param: list[str] = typer.Option([], "--param", "-p", help="Data set parameter, NAME=VALUE."),
         out: Optional[Path] = typer.Option(None, help="Write the result to this Parquet file."),
         check: bool = typer.Option(True, help="Check the answer against the pandas reference."),
+        warm_runner: bool = typer.Option(True, "--warm/--no-warm", help="On a cluster engine, ask its warm runner, "
+                                         "which keeps the session between commands (started on first use)."),
 ) -> None:
     """Run one workload on one engine, check the answer, print time, rows and checksum."""
     from scalelab import datasets, engines, workloads
@@ -453,6 +458,10 @@ def run_workload(
         w = workloads.get(workload)
         eng = engines.get(engine)
         params = datasets.generator(w.data.generator).parse_params(_params(param))
+        if warm_runner and eng.distributed:
+            w.implementation(eng)             # an engine that declares it cannot: said here, no runner started
+            if _run_warm(engine, warm.request_of(workload, scale, data, params, check, out)):
+                return
         outcome = workloads.run(w, eng, scale=scale, data=data, check=check, keep_result=out is not None,
                                 **params)
     except (workloads.WorkloadError, engines.EngineError, datasets.DatasetError) as exc:
@@ -469,6 +478,27 @@ def run_workload(
         outcome.result.to_parquet(out)
     console.print(outcome.summary())
     console.print(f"checksum: {outcome.checksum}")
+
+
+_WARM_EXIT = {warm.USAGE: 2, warm.NOT_SUPPORTED: 3, warm.STACK: 1, warm.MISMATCH: 4, warm.ERROR: 1}
+
+
+def _run_warm(engine: str, request: dict) -> bool:
+    """Print the warm runner's answer (True), or say why there is none (False: run it here)."""
+    try:
+        reply = warm.ask(_config(), engine, request)
+    except warm.Unavailable as exc:
+        err.print(f"[dim]no warm runner ({exc}); running in this process[/]")
+        return False
+    if reply["ok"]:
+        console.print(reply["summary"])
+        console.print(f"checksum: {reply['checksum']}")
+        return True
+    if reply["kind"] == warm.MISMATCH:
+        err.print(f"[red]{request['workload']} on {engine}: WRONG ANSWER[/]\n{reply['message']}")
+    else:
+        err.print(f"[red]error:[/] {reply['message']}")
+    raise typer.Exit(_WARM_EXIT[reply["kind"]])
 
 
 bench_app = typer.Typer(help="Run the engines side by side (`scalelab bench --suite groupby`); `bench report` "

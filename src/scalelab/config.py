@@ -201,6 +201,8 @@ SETTINGS: tuple[Setting, ...] = (
     # Services that idle most of a session (Spark's history server, the dashboard, the model-api)
     # start on their first request; the first two stop again when unused (scalelab.cluster.ondemand).
     Setting("SCALELAB_ON_DEMAND", "on", "on: the history server, dashboard and model-api start on first request; off: at up"),
+    Setting("SCALELAB_WARM_IDLE", "120", "Seconds a cluster engine's warm runner (scalelab run) waits for its next "
+            "request before it exits and frees its cores", "int"),
     Setting("SCALELAB_ON_DEMAND_IDLE", "900", "Seconds unused before an on-demand service stops (0: never)", "int"),
     # The labs tier: most of a lab's time is waiting on the cluster (a DAG run, a restart, a JVM),
     # so two kernels at once keep both cores busy; a lab marked exclusive has only

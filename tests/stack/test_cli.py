@@ -64,3 +64,28 @@ def test_memory_is_counted_per_service_and_recorded_as_the_idle_footprint(cfg, t
     assert result.exit_code == 0, result.output
     row = budget.last(Config.load())["idle PSS"]
     assert row["unit"] == "GiB" and 0.1 < float(row["value"]) < 24 and f"{len(core)} core services" in row["detail"]
+
+
+@pytest.mark.parametrize("engine", ["spark", "ray"])
+def test_run_on_a_cluster_engine_keeps_its_session_warm_between_commands(cfg, require, engine):
+    # scalelab.warm (issue 24, item 4): the first command starts a runner that holds the session;
+    # the next is answered by it (same process), checked against the pandas reference as before.
+    from scalelab import warm
+
+    require({"spark": "spark-master", "ray": "ray-head"}[engine])
+    try:
+        first = runner.invoke(app, ["run", "groupby.q1", "-e", engine, "--scale", "tiny"])
+        assert first.exit_code == 0, first.output
+        pid = warm.running(cfg)[engine]
+        second = runner.invoke(app, ["run", "groupby.q2", "-e", engine, "--scale", "tiny"])
+        assert second.exit_code == 0, second.output
+        assert "groupby.q2 on " + engine in second.output and "checked against the pandas reference" in second.output
+        assert warm.running(cfg)[engine] == pid
+        log = warm.log_path(cfg, engine).read_text()
+        assert f"warm runner for {engine}: groupby.q2: groupby.q2 on {engine}" in log
+        # --no-warm: the command runs it in its own process, as before the runner existed.
+        cold = runner.invoke(app, ["run", "groupby.q1", "-e", engine, "--scale", "tiny", "--no-warm"])
+        assert cold.exit_code == 0 and "checked against the pandas reference" in cold.output, cold.output
+    finally:
+        warm.stop_all(cfg)       # its executors' cores go back to the worker for the tests after this one
+    assert engine not in warm.running(cfg)
