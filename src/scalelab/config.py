@@ -353,19 +353,18 @@ class Config:
     @property
     def auth(self) -> bool:
         """SCALELAB_AUTH: credentials on the engine ports (Spark, Dask, Kafka)."""
-        value = self.get("SCALELAB_AUTH").strip().lower()
-        if value not in ("on", "off"):
-            raise ConfigError(f"SCALELAB_AUTH={self.get('SCALELAB_AUTH')!r} is neither on nor off. "
-                              f"Fix it in the environment or in .env.")
-        return value == "on"
+        return self.on_off("SCALELAB_AUTH")
 
     @property
     def on_demand(self) -> bool:
         """SCALELAB_ON_DEMAND: the services that can start on their first request do so."""
-        value = self.get("SCALELAB_ON_DEMAND").strip().lower()
+        return self.on_off("SCALELAB_ON_DEMAND")
+
+    def on_off(self, name: str) -> bool:
+        """A setting that is on or off; anything else is an error that says where to fix it."""
+        value = self.get(name).strip().lower()
         if value not in ("on", "off"):
-            raise ConfigError(f"SCALELAB_ON_DEMAND={self.get('SCALELAB_ON_DEMAND')!r} is neither on nor off. "
-                              f"Fix it in the environment or in .env.")
+            raise ConfigError(f"{name}={self.get(name)!r} is neither on nor off. Fix it in the environment or in .env.")
         return value == "on"
 
     @property

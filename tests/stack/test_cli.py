@@ -83,9 +83,6 @@ def test_run_on_a_cluster_engine_keeps_its_session_warm_between_commands(cfg, re
         assert warm.running(cfg)[engine] == pid
         log = warm.log_path(cfg, engine).read_text()
         assert f"warm runner for {engine}: groupby.q2: groupby.q2 on {engine}" in log
-        # --no-warm: the command runs it in its own process, as before the runner existed.
-        cold = runner.invoke(app, ["run", "groupby.q1", "-e", engine, "--scale", "tiny", "--no-warm"])
-        assert cold.exit_code == 0 and "checked against the pandas reference" in cold.output, cold.output
     finally:
         warm.stop_all(cfg)       # its executors' cores go back to the worker for the tests after this one
     assert engine not in warm.running(cfg)

@@ -84,3 +84,24 @@ def test_duckdb_holds_label_columns_as_one_enum_type_per_column_across_tables():
     assert not types["x"]["id1"].startswith("ENUM")  # an integer key stays as it is
     compare.compare(engine.collect(engine.keep(w.implementation(engine)(held))), runner.load_reference(w, ds), w.rules)
     engine.stop()
+
+
+def test_a_held_cache_holds_a_data_set_once_and_a_table_of_the_same_name_replaces_it(monkeypatch):
+    engine = engines.get("duckdb").start()
+    holds = []
+    real = runner.hold
+    monkeypatch.setattr(runner, "hold", lambda w, e, ds: holds.append((w.name, ds.name)) or real(w, e, ds))
+    cache: dict = {}
+    for name in ("groupby.q1", "groupby.q2", "groupby.q3"):
+        outcome = workloads.run(workloads.get(name), engine, scale="tiny", mode="memory", held_cache=cache)
+        assert outcome.checked == "pandas reference", name
+    assert holds == [("groupby.q1", "G1_1e4_1e2_0_0")]          # once for the three questions
+    assert engine.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'x'").fetchall() == [(1,)]
+    # join.q1 holds its own x: groupby's goes first, so the join reads its own rows.
+    assert workloads.run(workloads.get("join.q1"), engine, scale="tiny", mode="memory",
+                         held_cache=cache).checked == "pandas reference"
+    assert [k[1].rsplit("/", 1)[-1] for k in cache] == ["J1_1e4_NA_0_0"]
+    runner.release_held(engine, cache)
+    assert cache == {}
+    assert engine.con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+    engine.stop()

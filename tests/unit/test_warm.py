@@ -104,3 +104,8 @@ def test_a_runner_that_cannot_start_says_so_and_the_command_runs_the_workload_it
                                 env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"})
     assert result.exit_code == 1, result.output
     assert "no warm runner" in result.output and "Dask scheduler" in result.output
+    # --no-warm: the command runs it itself without asking for a runner.
+    cold = CliRunner().invoke(app, ["run", "groupby.q1", "-e", "dask", "--scale", "tiny", "--no-warm"],
+                              env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"})
+    assert cold.exit_code == 1 and "Dask scheduler" in cold.output and "no warm runner" not in cold.output
+    assert "dask" not in warm.running(cfg)

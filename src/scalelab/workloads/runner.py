@@ -147,21 +147,42 @@ def hold(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
     return engine.hold(engine.load(tables_of(w, ds)), datasets.generator(ds.manifest["generator"]).labels)
 
 
+def release_held(engine: Engine, held_cache: dict) -> None:
+    """Release the tables `run(..., held_cache=)` held on this engine, and forget them."""
+    for key in [k for k in held_cache if k[0] == engine.name]:
+        for handle in held_cache.pop(key).values():
+            engine.release(handle)
+
+
 def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path | str | None = None,
-        check: bool = True, keep_result: bool = False, mode: str = "scan", **params: Any) -> Outcome:
+        check: bool = True, keep_result: bool = False, mode: str = "scan",
+        held_cache: dict | None = None, **params: Any) -> Outcome:
     """Run `w` on `engine`, materialise the whole result, and check it.
 
     mode="memory" runs it as the bench's memory mode does: the tables held in the engine,
     the answer kept in the engine's own form (timed so), then converted for the check.
-    Raises compare.Mismatch when the answer is wrong, engines.NotSupported when the
-    engine declares it cannot do the workload.
+    With `held_cache` (a dict the caller keeps) the held tables are kept there and reused by
+    the next run on the same engine and data, as the bench's child holds them once per data
+    set; the caller releases them (release_held). Raises compare.Mismatch when the answer is wrong,
+    engines.NotSupported when the engine declares it cannot do the workload.
     """
     ds = prepare(w, scale, data, **params)
     engine = engines.get(engine) if isinstance(engine, str) else engine
     impl = w.implementation(engine)           # NotSupported before any connection is made
     engine.start()
     if mode == "memory":
-        held = hold(w, engine, ds)
+        key = (engine.name, str(ds.path), tuple(w.tables))
+        held = held_cache.get(key) if held_cache is not None else None
+        if held is None:
+            if held_cache is not None:
+                # An engine names what it holds (DuckDB's tables, Spark's views): another data set's
+                # table of the same name goes first.
+                for other in [k for k in held_cache if k[0] == engine.name and set(k[2]) & set(w.tables)]:
+                    for handle in held_cache.pop(other).values():
+                        engine.release(handle)
+            held = hold(w, engine, ds)
+            if held_cache is not None:
+                held_cache[key] = held
         try:
             t0 = time.perf_counter()
             kept = engine.keep(impl(handles(w, engine, ds, held)))
@@ -169,8 +190,9 @@ def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path 
             result = engine.collect(kept)
             engine.release(kept)
         finally:
-            for handle in held.values():
-                engine.release(handle)
+            if held_cache is None:
+                for handle in held.values():
+                    engine.release(handle)
     elif mode == "scan":
         t = handles(w, engine, ds)
         t0 = time.perf_counter()
