@@ -664,6 +664,8 @@ def bench_peer_cmd(
     for r in runs:
         console.print(f"{r.solution}: {'ok' if r.returncode == 0 else f'failed ({r.returncode})'} in "
                       f"{r.seconds:.0f} s; log {r.log}")
+        for why in r.adapted:
+            console.print(f"  {r.solution}'s script adapted: {why}")
     console.print(f"timings: {time_file}\nthen: scalelab bench report --peer {time_file}")
     if any(r.returncode != 0 for r in runs):
         raise typer.Exit(1)

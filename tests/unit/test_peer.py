@@ -87,3 +87,21 @@ def test_a_file_not_in_db_benchmarks_format_is_refused(dirs):
         peer.read_times(dirs / "bad.csv")
     with pytest.raises(peer.PeerError, match="run `scalelab bench peer` first"):
         peer.read_times(dirs / "missing.csv")
+
+
+def test_a_script_is_adapted_only_by_the_declared_edits_and_says_so(tmp_path):
+    # db-benchmark's Polars script as it is (two calls Polars 2 removed), cut to the lines that matter.
+    script = tmp_path / "groupby-polars.py"
+    script.write_text('x = (pl.read_csv(src_grp, schema_overrides={"v1":pl.Int32}, low_memory=True, rechunk=True)\n'
+                      'x = pl.read_ipc(f"{spill_dir}/tmp.ipc", memory_map=True)\n')
+    out, why = peer.adapted_script("polars", script, tmp_path / "work")
+    text = out.read_text()
+    assert 'low_memory=True).rechunk()\n' in text and 'read_ipc(f"{spill_dir}/tmp.ipc")\n' in text
+    code = text.split("\n", 2)[2]                                       # below the two header lines
+    assert "rechunk=" not in code and "memory_map" not in code
+    assert len(why) == 2 and text.startswith("# scalelab adapted this copy of groupby-polars.py: Polars 2 removed")
+    assert script.read_text().count("rechunk=True") == 1                  # the checkout is left as it was
+    assert peer.adapted_script("pandas", script, tmp_path / "work") == (script, ())
+    script.write_text("x = pl.scan_csv(src_grp)\n")                      # the peer changed: look again
+    with pytest.raises(peer.PeerError, match="no longer applies"):
+        peer.adapted_script("polars", script, tmp_path / "work")

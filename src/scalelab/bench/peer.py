@@ -38,6 +38,15 @@ SCRIPTS = {
     "spark": "spark/{task}-spark.py",
 }
 TIME_FILE = "db-benchmark-time.csv"
+# The only edits made to a peer's script, each because the library version this project runs
+# removed an API the script calls, each doing what the original call did; every run says which
+# it applied. (old text, new text, why)
+ADAPTATIONS = {
+    "polars": [(", rechunk=True)", ").rechunk()",
+                "Polars 2 removed read_csv(rechunk=); .rechunk() on the frame it read makes it one chunk, as before"),
+               (", memory_map=True)", ")",
+                "Polars 2 removed read_ipc(memory_map=), which was already its default; it reads the file as it sees fit")],
+}
 
 
 class PeerError(RuntimeError):
@@ -50,6 +59,7 @@ class PeerRun:
     seconds: float
     returncode: int
     log: Path
+    adapted: tuple[str, ...] = ()     # the ADAPTATIONS applied to its script
 
 
 def check_checkout(checkout: Path) -> Path:
@@ -93,6 +103,25 @@ def write_csv_files(ds, suite: str, data_dir: Path) -> dict[str, Path]:
     return out
 
 
+def adapted_script(solution: str, script: Path, work: Path) -> tuple[Path, tuple[str, ...]]:
+    """The script to run: the checkout's own, or a copy with this solution's ADAPTATIONS applied.
+    An adaptation that no longer matches the script is an error: the peer changed, look again."""
+    changes = ADAPTATIONS.get(solution, [])
+    if not changes:
+        return script, ()
+    text = script.read_text()
+    for old, new, why in changes:
+        if old not in text:
+            raise PeerError(f"{script}: the adaptation for {solution} ({why}) no longer applies: "
+                            f"{old!r} is not in the script")
+        text = text.replace(old, new)
+    out = work / "adapted" / solution / script.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = "".join(f"# scalelab adapted this copy of {script.name}: {why}\n" for _o, _n, why in changes)
+    out.write_text(header + text)
+    return out, tuple(why for _o, _n, why in changes)
+
+
 def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: Path, timeout_s: float = 3600,
         **params) -> tuple[Path, list[PeerRun]]:
     """Run each solution's script on the suite's data set at `scale`; returns the time.csv and the runs."""
@@ -118,6 +147,7 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
         script = checkout / SCRIPTS[solution].format(task=TASKS[suite])
         if not script.is_file():
             raise PeerError(f"{script} is missing from the checkout")
+        script, adapted = adapted_script(solution, script, work)
         log = out_dir / f"{solution}-{suite}-{ds.name}.log"
         t0 = time.perf_counter()
         with open(log, "w") as f:
@@ -127,7 +157,7 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
                 code = proc.returncode
             except subprocess.TimeoutExpired:
                 code = -1
-        runs.append(PeerRun(solution, time.perf_counter() - t0, code, log))
+        runs.append(PeerRun(solution, time.perf_counter() - t0, code, log, adapted))
     return time_file, runs
 
 
