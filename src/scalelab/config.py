@@ -200,10 +200,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCALELAB_START_TIMEOUT", "120", "Seconds a service may take to become healthy", "int"),
     # Services that idle most of a session (Spark's history server, the dashboard, the model-api)
     # start on their first request; the first two stop again when unused (scalelab.cluster.ondemand).
-    Setting("SCALELAB_ON_DEMAND", "on", "on: the history server, dashboard and model-api start on first request; off: at up"),
+    Setting("SCALELAB_ON_DEMAND", "on",
+            "on: the history server, dashboard and model-api start on first request; off: at up"),
+    Setting("SCALELAB_ON_DEMAND_IDLE", "900", "Seconds unused before an on-demand service stops (0: never)", "int"),
+    # A cluster engine's session kept between `scalelab run` commands (scalelab.warm).
     Setting("SCALELAB_WARM_IDLE", "120", "Seconds a cluster engine's warm runner (scalelab run) waits for its next "
             "request before it exits and frees its cores", "int"),
-    Setting("SCALELAB_ON_DEMAND_IDLE", "900", "Seconds unused before an on-demand service stops (0: never)", "int"),
     # The labs tier: most of a lab's time is waiting on the cluster (a DAG run, a restart, a JVM),
     # so two kernels at once keep both cores busy; a lab marked exclusive has only
     # single-machine labs beside it (notebooks.run_all).
@@ -258,6 +260,11 @@ class Config:
             if val:
                 values[name] = val
         return cls(values, root)
+
+    def values(self) -> dict[str, str]:
+        """Every setting as resolved (environment, then .env, then default): what a child process
+        given them as its environment resolves to as well."""
+        return dict(self._values)
 
     def get(self, name: str) -> str:
         return self._values[name]

@@ -78,7 +78,7 @@ def _start(cfg: Config, engine: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "scalelab.warm", engine], stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, cwd=cfg.root, start_new_session=True,
                                 # The command's settings, whatever their source: the runner's are the same.
-                                env={**os.environ, **cfg._values, "SCALELAB_ROOT": str(cfg.root),
+                                env={**os.environ, **cfg.values(), "SCALELAB_ROOT": str(cfg.root),
                                      "PYTHONUNBUFFERED": "1"})
 
 
@@ -87,7 +87,7 @@ def fingerprint(cfg: Config) -> str:
     gets a new runner rather than answers from the old settings."""
     import hashlib
 
-    return hashlib.sha256(json.dumps(cfg._values, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(cfg.values(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def ask(cfg: Config, engine: str, request: dict, timeout: float | None = None) -> dict:

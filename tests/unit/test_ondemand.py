@@ -34,7 +34,7 @@ class Running:
         argv = argv or [sys.executable, "-m", "http.server", str(self.backend_port), "--bind", "127.0.0.1",
                         "--directory", str(tmp_path)]
         spec = {"name": "demo", "listen_host": "127.0.0.1", "listen_port": self.port,
-                "backend_port": self.backend_port, "argv": argv, "idle_s": idle_s,
+                "backend_host": "127.0.0.1", "backend_port": self.backend_port, "argv": argv, "idle_s": idle_s,
                 "start_timeout_s": start_timeout_s, "grace_s": 5.0}
         self.proc = subprocess.Popen([sys.executable, "-I", ondemand.__file__, json.dumps(spec)],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -67,9 +67,9 @@ def test_a_wrong_answer_is_reported_as_one(cfg, monkeypatch):
     assert reply["kind"] == warm.MISMATCH and not reply["ok"]
 
 
-def test_other_settings_get_a_new_runner(cfg, monkeypatch):
+def test_other_settings_get_a_new_runner(cfg, monkeypatch, tmp_path):
     pid = warm.ask(cfg, "duckdb", _request())["pid"]
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(cfg.root / "elsewhere-not-used"))
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "elsewhere"))
     other = Config.load()
     monkeypatch.setenv("SCALELAB_DATA_DIR", cfg.get("SCALELAB_DATA_DIR"))
     reply = warm.ask(other, "duckdb", _request())

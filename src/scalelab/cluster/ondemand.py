@@ -12,7 +12,7 @@ imports that built the backend's command line are returned, as with childwatch):
 
     python -I ondemand.py SPEC_JSON
 
-SPEC_JSON: {"name", "listen_host", "listen_port", "backend_port", "argv", "idle_s",
+SPEC_JSON: {"name", "listen_host", "listen_port", "backend_host", "backend_port", "argv", "idle_s",
 "start_timeout_s", "grace_s"}; the backend inherits this process's environment.
 
 - A connection that sends nothing (a port check) starts nothing.
@@ -75,9 +75,7 @@ class Activator:
         self.open_uses = 0             # relayed connections that are not probes
         self.last_use = time.monotonic()
         self._lock = asyncio.Lock()
-        host = spec["listen_host"]
-        # The backend listens where the service would have; a wildcard is reached on loopback.
-        self.backend_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        self.backend_host = spec["backend_host"]
 
     # -- the backend ---------------------------------------------------------------
     def _alive(self) -> bool:

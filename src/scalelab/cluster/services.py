@@ -227,9 +227,11 @@ def _jupyterlab(cfg: Config, _: int) -> Launch:
 def _model_api(cfg: Config, _: int) -> Launch:
     from scalelab.ml.serving import model
 
-    # The churn model is trained on first start (MODEL_API_TRAIN_SCALE), here rather than in the
-    # server, so that when the server starts on demand its first request only loads it.
-    model.load_or_train(cfg)
+    # The server trains the churn model on its first start (MODEL_API_TRAIN_SCALE). Started on
+    # demand, it is trained here instead, before the port is handed to the activator, so that a
+    # first request only loads it.
+    if cfg.on_demand:
+        model.load_or_train(cfg)
     return Launch([_bin(cfg, "uvicorn"), "--factory", "scalelab.ml.serving.app:create_app", "--host", cfg.bind_host,
                    "--port", str(cfg.port("MODEL_API_PORT")), "--log-level", "warning", "--no-access-log"],
                   cwd=cfg.root)
@@ -276,15 +278,16 @@ def serving_launch(cfg: Config, svc: Service) -> Launch:
     if not (svc.on_demand and cfg.on_demand):
         return svc.launch(cfg, svc.instance)
     listen_host = cfg.bind_host
+    # The backend listens where the service would have; bound to every interface, it is reached on loopback.
     backend_host = "127.0.0.1" if cfg.binds_everywhere else listen_host
     # The backend is configured as if its port setting said the private port: the same command,
     # flags and environment it would have, reached only through the activator.
     moved = {svc.url_setting: str(_free_port(backend_host))}
     backend = svc.launch(Config.load(cfg.root, {**os.environ, **moved}), svc.instance)
     spec = {"name": svc.name, "listen_host": listen_host, "listen_port": cfg.port(svc.url_setting),
-            "backend_port": int(moved[svc.url_setting]), "argv": backend.argv,
-            "idle_s": cfg.int("SCALELAB_ON_DEMAND_IDLE") if svc.idle_stop else 0, "start_timeout_s": cfg.int("SCALELAB_START_TIMEOUT"),
-            "grace_s": svc.stop_grace}
+            "backend_host": backend_host, "backend_port": int(moved[svc.url_setting]), "argv": backend.argv,
+            "idle_s": cfg.int("SCALELAB_ON_DEMAND_IDLE") if svc.idle_stop else 0,
+            "start_timeout_s": cfg.int("SCALELAB_START_TIMEOUT"), "grace_s": svc.stop_grace}
     activator = Path(__file__).with_name("ondemand.py")
     return Launch([sys.executable, "-I", str(activator), json.dumps(spec)], {**backend.env, **moved}, backend.cwd,
                   backend.drop)

@@ -147,11 +147,16 @@ def hold(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
     return engine.hold(engine.load(tables_of(w, ds)), datasets.generator(ds.manifest["generator"]).labels)
 
 
-def release_held(engine: Engine, held_cache: dict) -> None:
-    """Release the tables `run(..., held_cache=)` held on this engine, and forget them."""
-    for key in [k for k in held_cache if k[0] == engine.name]:
-        for handle in held_cache.pop(key).values():
-            engine.release(handle)
+def release_held(engine: Engine, held_cache: dict, tables: tuple[str, ...] | None = None) -> None:
+    """Release the tables `run(..., held_cache=)` held on this engine (those of data sets holding any
+    of `tables`, when given), and forget them."""
+    for key in [k for k in held_cache if k[0] == engine.name and (tables is None or set(k[2]) & set(tables))]:
+        _release_all(engine, held_cache.pop(key))
+
+
+def _release_all(engine: Engine, held: dict[str, Any]) -> None:
+    for handle in held.values():
+        engine.release(handle)
 
 
 def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path | str | None = None,
@@ -177,9 +182,7 @@ def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path 
             if held_cache is not None:
                 # An engine names what it holds (DuckDB's tables, Spark's views): another data set's
                 # table of the same name goes first.
-                for other in [k for k in held_cache if k[0] == engine.name and set(k[2]) & set(w.tables)]:
-                    for handle in held_cache.pop(other).values():
-                        engine.release(handle)
+                release_held(engine, held_cache, tuple(w.tables))
             held = hold(w, engine, ds)
             if held_cache is not None:
                 held_cache[key] = held
@@ -191,8 +194,7 @@ def run(w: Workload, engine: Engine | str, scale: str | None = None, data: Path 
             engine.release(kept)
         finally:
             if held_cache is None:
-                for handle in held.values():
-                    engine.release(handle)
+                _release_all(engine, held)
     elif mode == "scan":
         t = handles(w, engine, ds)
         t0 = time.perf_counter()
