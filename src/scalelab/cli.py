@@ -290,7 +290,7 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 @data_app.command("generate")
-def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, events or tabular (`scalelab data list` describes them)"),
+def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, events, tabular or tpch (`scalelab data list` describes them)"),
                   scale: Optional[str] = typer.Option(None, help="tiny (1e4 rows), small (1e6, the default), "
                                                                  "medium (1e7), large (1e8, opt-in)"),
                   rows: Optional[int] = typer.Option(None, help="An exact row count instead of a scale."),
@@ -306,7 +306,8 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, ev
 
     try:
         gen = datasets.generator(name)
-        spec = datasets.resolve(name, scale if scale or rows else "small", rows, **gen.parse_params(_params(param)))
+        given = gen.parse_params(_params(param))
+        spec = datasets.resolve(name, scale if scale or rows else "small", rows, **given)
     except datasets.DatasetError as exc:
         raise _fail(exc, 2) from None
     t0 = time.perf_counter()
@@ -318,8 +319,7 @@ def data_generate(name: str = typer.Argument(..., help="groupby, join, trips, ev
                     on_rows=lambda n, nbytes: bar.update(task, advance=n,
                                                          mb=bar.tasks[task].fields["mb"] + nbytes / 1e6))
         try:
-            ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook, csv=csv,
-                                   **{k: v for k, v in spec.params.items() if k != "N"})
+            ds = datasets.generate(name, rows=spec.params["N"], force=force, progress=hook, csv=csv, **given)
         except datasets.DatasetError as exc:
             raise _fail(exc) from None
     seconds = time.perf_counter() - t0

@@ -20,7 +20,7 @@ from scalelab.workloads import runner
 # and values, where the engines' null rules differ.
 # Keyed by data generator.
 VARIANTS = {"groupby": [{"K": 10}, {"K": 10, "nas": 5}], "join": [{}, {"nas": 5}], "trips": [{"days": 14}],
-            "events": [{}], "tabular": [{}]}
+            "events": [{}], "tabular": [{}], "tpch": [{}]}
 
 CASES = [pytest.param(w, params, id=f"{w.name}-" + ("-".join(f"{k}{v}" for k, v in params.items()) or "default"))
          for w in workloads.WORKLOADS.values() for params in VARIANTS[w.data.generator]]

@@ -21,15 +21,15 @@ import psutil
 
 from scalelab.config import Config
 from scalelab.datasets.base import (BLOCK_ROWS, SCALES, Dataset, DatasetError, Generator, Progress, Spec,
-                                    describe_tables, replace_dir, rows_for_scale, sha256, whole, write_manifest,
-                                    write_table)
+                                    describe_tables, replace_dir, rows_for_scale, sha256, whole, write_manifest)
 from scalelab.datasets.events import Events
 from scalelab.datasets.groupby import GroupBy
 from scalelab.datasets.join import Join
 from scalelab.datasets.tabular import Tabular
+from scalelab.datasets.tpch import TPCH
 from scalelab.datasets.trips import Trips
 
-GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events(), Tabular())}
+GENERATORS: dict[str, Generator] = {g.name: g for g in (GroupBy(), Join(), Trips(), Events(), Tabular(), TPCH())}
 DEFAULT_CHUNK_ROWS = 16 * BLOCK_ROWS
 CSV_DIR = "csv"
 CSV_RATIO = 2.5               # CSV is about this many times the size of zstd Parquet
@@ -111,10 +111,7 @@ def generate(name: str, scale: str | None = None, rows: int | None = None, *, fo
     t0 = time.perf_counter()
     progress = progress or Progress()
     try:
-        tables = gen.tables(spec)
-        progress.on_start(sum(t.rows_out for t in tables))
-        for table in tables:
-            write_table(spec, table, staging, chunk_rows, progress)
+        gen.write(spec, staging, chunk_rows, progress)
         gen.finish(spec, staging, chunk_rows)
         if csv:
             write_csv(staging)

@@ -141,6 +141,14 @@ class Generator(ABC):
     @abstractmethod
     def tables(self, spec: Spec) -> list[Table]: ...
 
+    def write(self, spec: Spec, staging: Path, chunk_rows: int, progress: Progress) -> None:
+        """Write every table's Parquet files under `staging/<table>/`. Default: the seeded blocks
+        of `tables()`; a generator that runs an outside tool (TPC-H's) writes its own."""
+        tables = self.tables(spec)
+        progress.on_start(sum(t.rows_out for t in tables))
+        for table in tables:
+            write_table(spec, table, staging, chunk_rows, progress)
+
     def finish(self, spec: Spec, staging: Path, chunk_rows: int) -> None:
         """After all tables are written (sorting, for instance). Default: nothing."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from scalelab.workloads import cleaning, features, groupby, join, ml, timeseries
+from scalelab.workloads import cleaning, features, groupby, join, ml, timeseries, tpch
 from scalelab.workloads.base import Data, Suite, Workload, WorkloadError
 from scalelab.workloads.runner import Outcome, load_reference, prepare, run
 
-SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite, features.suite, ml.suite)}
+SUITES: dict[str, Suite] = {s.name: s for s in (groupby.suite, join.suite, timeseries.suite, cleaning.suite, features.suite, ml.suite, tpch.suite)}
 
 
 def _in_order(suite: Suite) -> list[Workload]:

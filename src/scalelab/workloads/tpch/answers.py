@@ -1,0 +1,115 @@
+"""TPC-H's answer sets, as DuckDB's tpch extension ships them (SF 0.01, 0.1 and 1), to check the reference.
+
+The extension is on PyPI (`duckdb-extension-tpch`) but built for DuckDB 1.5, not the
+DuckDB this project runs, so it is loaded in a throw-away environment of its own
+(`uv run --with`, both versions pinned here) that prints the answers as JSON; they are
+cached under `.state/tpch-answers/`. The answers are pipe-separated text with a header
+(TPC-H's `answers/qN.out`, as DuckDB keeps them); `parsed()` reads one with the column
+types of the reference's answer, so that only values are compared.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from scalelab.config import Config
+
+DUCKDB = "duckdb==1.5.5"
+EXTENSION = "duckdb-extension-tpch==1.5.5"
+SCALE_FACTORS = (0.01, 0.1, 1)
+
+_DUMP = r"""
+import glob, json, sys
+import duckdb, duckdb_extension_tpch
+binary = glob.glob(duckdb_extension_tpch.__path__[0] + "/extensions/*/tpch.duckdb_extension")[0]
+con = duckdb.connect()
+con.load_extension(binary)
+rows = con.execute("SELECT query_nr, answer FROM tpch_answers() WHERE scale_factor = ?", [float(sys.argv[1])]).fetchall()
+print(json.dumps({int(n): text for n, text in rows}))
+"""
+
+
+class AnswersUnavailable(RuntimeError):
+    """The answer sets cannot be had here (no uv, or PyPI not reachable); the message says which."""
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or str(Config.load().state_dir / "bootstrap" / "bin" / "uv")
+    if not os.access(found, os.X_OK):
+        raise AnswersUnavailable("uv is needed to load DuckDB's tpch extension in its own environment: "
+                                 "`make setup` installs it under .state/bootstrap")
+    return found
+
+
+def official(sf: float) -> dict[int, str]:
+    """Query number -> TPC-H's answer text at scale factor `sf` (0.01, 0.1 or 1)."""
+    if sf not in SCALE_FACTORS:
+        raise ValueError(f"DuckDB's tpch extension has answers for SF {', '.join(map(str, SCALE_FACTORS))}; "
+                         f"not {sf}")
+    cache = Config.load().state_dir / "tpch-answers" / f"sf{sf:g}.json"
+    if cache.exists():
+        return {int(k): v for k, v in json.loads(cache.read_text()).items()}
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = [_uv(), "run", "--no-project", "--quiet", "--python", python, "--with", DUCKDB, "--with", EXTENSION,
+               "python", "-I", "-c", _DUMP, f"{sf:g}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise AnswersUnavailable(f"could not load {EXTENSION} with {DUCKDB} ({' '.join(command[:10])} ...):\n"
+                                 + done.stderr.strip()[-1500:])
+    answers = {int(k): v for k, v in json.loads(done.stdout).items()}
+    if sorted(answers) != list(range(1, 23)):
+        raise AnswersUnavailable(f"{EXTENSION} gave answers for queries {sorted(answers)} at SF {sf:g}, not 1-22")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(answers))
+    os.replace(tmp, cache)
+    return answers
+
+
+def parsed(text: str, like: pd.DataFrame) -> pd.DataFrame:
+    """One answer as a frame with `like`'s column names and kinds (its columns are TPC-H's, in order).
+
+    The text is untyped: numbers, dates and strings are told apart by the reference's column of the
+    same position. An empty field is NULL (q17's sum over no rows at SF 0.01)."""
+    raw = pd.read_csv(io.StringIO(text), sep="|", dtype=str, keep_default_na=False)
+    if raw.shape[1] != like.shape[1]:
+        raise ValueError(f"the answer has {raw.shape[1]} columns ({list(raw.columns)}), the reference "
+                         f"{like.shape[1]} ({list(like.columns)})")
+    if raw.empty and len(text.strip("\n").splitlines()) < len(text.splitlines()):
+        raw = pd.DataFrame([[""] * raw.shape[1]], columns=raw.columns)   # a header and an empty line: one NULL row
+    out = {}
+    for (name, column), (_, text_column) in zip(like.items(), raw.items()):
+        if pd.api.types.is_datetime64_any_dtype(column):
+            out[name] = pd.to_datetime(text_column.replace("", None))
+        elif pd.api.types.is_numeric_dtype(column):
+            out[name] = pd.to_numeric(text_column.replace("", None))
+        else:
+            out[name] = text_column
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+# Free text DuckDB's generator (which made its answer sets) writes otherwise than tpchgen-cli: the same
+# keys, numbers, dates, names and flags, other addresses and comments. Left out of the comparison.
+TEXT = ("s_address", "s_comment", "c_address", "c_comment")
+# Queries whose numbers depend on that text, so no answer set here can check them.
+UNCHECKABLE = {13: "counts each customer's orders whose o_comment has no 'special...requests', and the "
+                   "comments DuckDB's generator wrote for its answers are not tpchgen-cli's"}
+
+
+def check(n: int, reference: pd.DataFrame, sf: float, rules) -> None:
+    """Raise compare.Mismatch unless query n's reference answer is TPC-H's at `sf` (free text aside)."""
+    from scalelab.workloads import compare
+
+    if n in UNCHECKABLE:
+        raise ValueError(f"q{n} cannot be checked against the answer sets: {UNCHECKABLE[n]}")
+    want = parsed(official(sf)[n], reference)
+    keep = [c for c in reference.columns if c not in TEXT]
+    compare.compare(want[keep], reference[keep].reset_index(drop=True), rules)
