@@ -2,7 +2,7 @@
 
 A pair the registry declares unsupported must raise the declared error (ibis'
 `notimpl`), so a declaration that has become untrue fails too. db-benchmark's
-questions run again in the bench's memory mode (tables held in the engine, the answer
+questions and TPC-H's run again in the bench's memory mode (tables held in the engine, the answer
 kept in its own form), on the data with nulls in keys and values.
 """
 
@@ -38,8 +38,9 @@ def test_workload_gives_the_reference_answer(engine, workload, params):
     assert outcome.rows == outcome.checksum["rows"] > 0
 
 
-MEMORY_CASES = [pytest.param(w, {"K": 10, "nas": 5} if w.suite == "groupby" else {"nas": 5}, id=f"{w.name}-memory")
-                for w in workloads.WORKLOADS.values() if w.suite in ("groupby", "join")]
+MEMORY_PARAMS = {"groupby": {"K": 10, "nas": 5}, "join": {"nas": 5}, "tpch": {}}
+MEMORY_CASES = [pytest.param(w, MEMORY_PARAMS[w.suite], id=f"{w.name}-memory")
+                for w in workloads.WORKLOADS.values() if w.suite in MEMORY_PARAMS]
 
 
 _HELD: dict = {}

@@ -32,28 +32,22 @@ def _emit(kind: str, **payload) -> None:
     sys.stdout.flush()
 
 
-# memory mode: the tables the engine holds, for the data set whose workloads are running.
-_HELD: dict[tuple, tuple[dict, float]] = {}
+# memory mode: the data set the engine holds, whose workloads are running (runner.held_for).
+_HELD: dict = {}
 
 
 def held_tables(w, engine, ds) -> tuple[dict, float]:
-    """The workload's tables held in the engine, and how long holding them took (once per data set)."""
+    """The workload's tables held in the engine, and how long holding them took (once per data set:
+    the first workload on it is charged the load, the others 0)."""
     from scalelab.workloads import runner
 
-    key = (str(ds.path), w.tables)
-    if key not in _HELD:
-        release_held(engine)
-        t0 = time.perf_counter()
-        tables = runner.hold(w, engine, ds)
-        _HELD[key] = (tables, time.perf_counter() - t0)
-    return _HELD[key]
+    return runner.held_for(w, engine, ds, _HELD)
 
 
 def release_held(engine) -> None:
-    for tables, _ in _HELD.values():
-        for handle in tables.values():
-            engine.release(handle)
-    _HELD.clear()
+    from scalelab.workloads import runner
+
+    runner.release_held(engine, _HELD)
 
 
 def run_one(w, engine, spec: dict, connect_s: float) -> dict:

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -78,7 +79,8 @@ def parsed(text: str, like: pd.DataFrame) -> pd.DataFrame:
 
     The text is untyped: numbers, dates and strings are told apart by the reference's column of the
     same position. An empty field is NULL (q17's sum over no rows at SF 0.01)."""
-    raw = pd.read_csv(io.StringIO(text), sep="|", dtype=str, keep_default_na=False)
+    raw = pd.read_csv(io.StringIO(text), sep="|", dtype=str, keep_default_na=False, skipinitialspace=False)
+    raw = raw.loc[:, [c for c in raw.columns if not str(c).startswith("Unnamed")]]    # a trailing "|"
     if raw.shape[1] != like.shape[1]:
         raise ValueError(f"the answer has {raw.shape[1]} columns ({list(raw.columns)}), the reference "
                          f"{like.shape[1]} ({list(like.columns)})")
@@ -112,3 +114,76 @@ def check(n: int, reference: pd.DataFrame, sf: float, rules) -> None:
     want = parsed(official(sf)[n], reference)
     keep = [c for c in reference.columns if c not in TEXT]
     compare.compare(want[keep], reference[keep].reset_index(drop=True), rules)
+
+
+# TPC's own answer checker's column classes (dbgen's check_answers/colprecision.txt), one line per query:
+# str and int and cnt exact, num exact to the cent, sum within 100, avg and rat within 1% at the cent.
+KIT_PRECISION = {
+    1: "str str sum sum sum sum avg avg avg cnt", 2: "num str str int str str str str", 3: "int sum str int",
+    4: "str cnt", 5: "str sum", 6: "sum", 7: "str str int sum", 8: "int rat", 9: "str int sum",
+    10: "int str sum num str str str str", 11: "int sum", 12: "str sum sum", 13: "cnt cnt", 14: "rat",
+    15: "int str str str sum", 16: "str str num cnt", 17: "avg", 18: "str int int str num sum", 19: "sum",
+    20: "str str", 21: "str cnt", 22: "num cnt sum",
+}
+
+
+def check_kit(n: int, reference: pd.DataFrame, kit_answers: Path) -> list[str]:
+    """Query n's reference answer against TPC's own answer file `kit_answers/qN.out` (SF 1, from dbgen's
+    kit: fields padded and separated by "|"), row by row, each column by the kit checker's rule for it
+    (KIT_PRECISION), free text included. Returns the differences; empty when the answer is TPC-H's."""
+    import numpy as np
+
+    lines = [ln for ln in (kit_answers / f"q{n}.out").read_text().splitlines() if ln.strip()]
+    rows = [[field.strip() for field in ln.split("|")] for ln in lines[1:]]
+    got = reference.reset_index(drop=True)
+    kinds = KIT_PRECISION[n].split()
+    if len(rows) != len(got):
+        return [f"q{n}: {len(got)} rows, TPC's answer has {len(rows)}"]
+    problems = []
+    for i, (name, kind) in enumerate(zip(got.columns, kinds)):
+        want = [row[i] if i < len(row) else "" for row in rows]
+        column = got[name]
+        if kind == "str":
+            bad = [j for j, (g, w) in enumerate(zip(column.astype(str).str.strip(), want)) if g != w]
+        else:
+            g = pd.to_numeric(column).astype("float64").to_numpy()
+            w = pd.to_numeric(pd.Series(want).replace("", None)).astype("float64").to_numpy()
+            if kind in ("int", "cnt"):
+                close = g == w
+            elif kind == "num":
+                close = np.abs(np.round(g, 2) - w) < 0.005
+            elif kind == "sum":
+                close = np.abs(g - w) <= 100
+            else:                                   # avg, rat: within 1% when reported to the cent
+                close = np.abs(np.round(g, 2) - w) <= 0.01 * np.abs(w) + 0.005
+            close |= np.isnan(g) & np.isnan(w)
+            bad = list(np.flatnonzero(~close))
+        if bad:
+            j = bad[0]
+            problems.append(f"q{n} column {name} ({kind}): {len(bad)} row(s) differ, e.g. row {j}: "
+                            f"{column.iloc[j]!r} against TPC's {want[j]!r}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m scalelab.workloads.tpch.answers KIT_DIR [SCALE]`: the pandas reference at SF 1 (scale
+    medium) against the kit's answers/qN.out, every query; exit 1 when any differs."""
+    from scalelab import workloads
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m scalelab.workloads.tpch.answers KIT_ANSWERS_DIR  (TPC's dbgen kit, answers/)")
+        return 2
+    kit, failures = Path(args[0]), 0
+    for n in sorted(KIT_PRECISION):
+        w = workloads.get(f"tpch.q{n}")
+        reference = workloads.run(w, "pandas", scale="medium", check=False, keep_result=True).result
+        problems = check_kit(n, reference, kit)
+        failures += bool(problems)
+        print(f"q{n}: " + ("; ".join(problems) if problems else f"TPC's answer ({len(reference)} rows)"))
+    print(f"{22 - failures} of 22 queries give TPC's answers at SF 1")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
