@@ -90,7 +90,12 @@ def test_a_held_cache_holds_a_data_set_once_and_a_table_of_the_same_name_replace
     engine = engines.get("duckdb").start()
     holds = []
     real = runner.hold
-    monkeypatch.setattr(runner, "hold", lambda w, e, ds: holds.append((w.name, ds.name)) or real(w, e, ds))
+
+    def counted(w, e, ds, *tables):
+        holds.append((w.name, ds.name))
+        return real(w, e, ds, *tables)
+
+    monkeypatch.setattr(runner, "hold", counted)
     cache: dict = {}
     for name in ("groupby.q1", "groupby.q2", "groupby.q3"):
         outcome = workloads.run(workloads.get(name), engine, scale="tiny", mode="memory", held_cache=cache)

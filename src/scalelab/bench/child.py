@@ -37,8 +37,8 @@ _HELD: dict = {}
 
 
 def held_tables(w, engine, ds) -> tuple[dict, float]:
-    """The workload's tables held in the engine, and how long holding them took (once per data set:
-    the first workload on it is charged the load, the others 0)."""
+    """The workload's tables held in the engine, and how long holding its data set took (held once,
+    the same figure on each of its workloads)."""
     from scalelab.workloads import runner
 
     return runner.held_for(w, engine, ds, _HELD)

@@ -142,24 +142,26 @@ def check_answer(w: Workload, ds: Dataset, result: pd.DataFrame, checksum: dict 
             "to do, and no reference checksum is stored for this data set")
 
 
-def hold(w: Workload, engine: Engine, ds: Dataset) -> dict[str, Any]:
-    """Every table of `w`'s data set held in the engine's memory (the bench's memory mode), as
-    db-benchmark loads its tables once before the questions: the next workload on the same data
-    set takes its own from them (TPC-H's 22 queries share eight tables)."""
-    tables = {name: ds.table_path(name) for name in ds.manifest["tables"]}
-    return engine.hold(engine.load(tables), datasets.generator(ds.manifest["generator"]).labels)
+def hold(w: Workload, engine: Engine, ds: Dataset, tables: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`w`'s tables (or the named tables of its data set) held in the engine's memory (the bench's
+    memory mode)."""
+    paths = tables_of(w, ds) if tables is None else {name: ds.table_path(name) for name in tables}
+    return engine.hold(engine.load(paths), datasets.generator(ds.manifest["generator"]).labels)
 
 
 def held_for(w: Workload, engine: Engine, ds: Dataset, held_cache: dict) -> tuple[dict[str, Any], float]:
     """`w`'s tables from the data set this engine holds in `held_cache`, holding it first when it is
     not the one held (any other data set's tables go first: an engine names what it holds, DuckDB's
     tables and Spark's views, so a table of the same name would be shadowed). Also the seconds the
-    holding took (once per data set; the same figure on each of its workloads)."""
+    holding took (once per data set; the same figure on each of its workloads).
+
+    Every table of the data set is held, as db-benchmark loads its tables once before the questions:
+    the next workload on it takes its own from them (TPC-H's 22 queries share eight tables)."""
     key = (engine.name, str(ds.path))
     if key not in held_cache:
         release_held(engine, held_cache)
         t0 = time.perf_counter()
-        held = hold(w, engine, ds)
+        held = hold(w, engine, ds, tuple(ds.manifest["tables"]))
         held_cache[key] = (held, time.perf_counter() - t0)
     held, seconds = held_cache[key]
     return {name: held[name] for name in w.tables}, seconds

@@ -10,6 +10,7 @@ types of the reference's answer, so that only values are compared.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -49,8 +50,9 @@ def _uv() -> str:
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def official(sf: float) -> dict[int, str]:
-    """Query number -> TPC-H's answer text at scale factor `sf` (0.01, 0.1 or 1)."""
+    """Query number -> TPC-H's answer text at scale factor `sf` (0.01, 0.1 or 1); read once per process."""
     if sf not in SCALE_FACTORS:
         raise ValueError(f"DuckDB's tpch extension has answers for SF {', '.join(map(str, SCALE_FACTORS))}; "
                          f"not {sf}")
@@ -79,7 +81,7 @@ def parsed(text: str, like: pd.DataFrame) -> pd.DataFrame:
 
     The text is untyped: numbers, dates and strings are told apart by the reference's column of the
     same position. An empty field is NULL (q17's sum over no rows at SF 0.01)."""
-    raw = pd.read_csv(io.StringIO(text), sep="|", dtype=str, keep_default_na=False, skipinitialspace=False)
+    raw = pd.read_csv(io.StringIO(text), sep="|", dtype=str, keep_default_na=False)
     raw = raw.loc[:, [c for c in raw.columns if not str(c).startswith("Unnamed")]]    # a trailing "|"
     if raw.shape[1] != like.shape[1]:
         raise ValueError(f"the answer has {raw.shape[1]} columns ({list(raw.columns)}), the reference "
