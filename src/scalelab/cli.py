@@ -646,19 +646,28 @@ def bench_report_cmd(
 
 @bench_app.command(name="peer")
 def bench_peer_cmd(
-        checkout: Path = typer.Option(..., help="A checkout of duckdblabs/db-benchmark (its solution scripts)."),
-        suite: str = typer.Option("groupby", help="groupby or join."),
+        checkout: Path = typer.Option(..., help="A checkout of duckdblabs/db-benchmark (groupby, join) or of "
+                                                "pola-rs/polars-benchmark (tpch)."),
+        suite: str = typer.Option("groupby", help="groupby or join (db-benchmark), tpch (polars-benchmark)."),
         scale: str = typer.Option("small", help="The scale of the data set (the same rows `scalelab bench` reads)."),
-        solutions: str = typer.Option("pandas,polars,duckdb,dask,spark", help="db-benchmark solutions to run."),
+        solutions: str = typer.Option("pandas,polars,duckdb,dask,spark", help="The peer's solutions to run."),
+        modes: str = typer.Option("scan,memory", help="tpch: polars-benchmark's IO types to run, as our modes "
+                                                      "(scan: reading timed, memory: read before)."),
         timeout: float = typer.Option(3600.0, min=1, help="Seconds one script may run."),
 ) -> None:
-    """Run db-benchmark's own scripts on our data set, here, into results/peer/db-benchmark-time.csv."""
+    """Run the peer's own code on our data set, here, into results/peer/: db-benchmark's scripts for
+    groupby and join, polars-benchmark's queries for TPC-H."""
     from scalelab.bench import peer as bench_peer
+    from scalelab.bench import peer_tpch
 
     cfg = _config()
     _check_scale(scale)
+    out = _results_dir(cfg) / "peer"
     try:
-        time_file, runs = bench_peer.run(checkout, suite, scale, _names(solutions), _results_dir(cfg) / "peer", timeout)
+        if suite == "tpch":
+            time_file, runs = peer_tpch.run(checkout, scale, _names(solutions), out, _names(modes), timeout)
+        else:
+            time_file, runs = bench_peer.run(checkout, suite, scale, _names(solutions), out, timeout)
     except bench_peer.PeerError as exc:
         raise _fail(exc, 2) from None
     for r in runs:
@@ -666,6 +675,8 @@ def bench_peer_cmd(
                       f"{r.seconds:.0f} s; log {r.log}")
         for why in r.adapted:
             console.print(f"  {r.solution}'s script adapted: {why}")
+        for what in r.failed:
+            console.print(f"  {r.solution} failed (no timing kept): {what}")
     console.print(f"timings: {time_file}\nthen: scalelab bench report --peer {time_file}")
     if any(r.returncode != 0 for r in runs):
         raise typer.Exit(1)

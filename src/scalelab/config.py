@@ -286,6 +286,15 @@ class Config:
         return Path(raw).resolve() if raw else self.root / ".state"
 
     @property
+    def uv(self) -> Path | None:
+        """uv, for a tool run in an environment of its own (`uv run --with`): on PATH, or the one
+        `make setup` put under the state folder; None when neither is there."""
+        import shutil
+
+        found = shutil.which("uv") or str(self.state_dir / "bootstrap" / "bin" / "uv")
+        return Path(found) if os.access(found, os.X_OK) else None
+
+    @property
     def data_dir(self) -> Path:
         raw = self._values.get("SCALELAB_DATA_DIR") or ""
         return Path(raw).resolve() if raw else self.root / "datasets"

@@ -60,6 +60,7 @@ class PeerRun:
     returncode: int
     log: Path
     adapted: tuple[str, ...] = ()     # the ADAPTATIONS applied to its script
+    failed: tuple[str, ...] = ()      # the questions it answered wrongly or not at all, and why
 
 
 def check_checkout(checkout: Path) -> Path:
@@ -103,18 +104,23 @@ def write_csv_files(ds, suite: str, data_dir: Path) -> dict[str, Path]:
     return out
 
 
+def apply_adaptations(text: str, changes: list[tuple[str, str, str]], where: str) -> str:
+    """`text` with each (old, new, why) applied. An adaptation that no longer matches is an error:
+    the peer changed, look again."""
+    for old, new, why in changes:
+        if old not in text:
+            raise PeerError(f"{where}: the adaptation ({why}) no longer applies: {old!r} is not in it")
+        text = text.replace(old, new)
+    return text
+
+
 def adapted_script(solution: str, script: Path, work: Path) -> tuple[Path, tuple[str, ...]]:
     """The script to run: the checkout's own, or a copy with this solution's ADAPTATIONS applied.
     An adaptation that no longer matches the script is an error: the peer changed, look again."""
     changes = ADAPTATIONS.get(solution, [])
     if not changes:
         return script, ()
-    text = script.read_text()
-    for old, new, why in changes:
-        if old not in text:
-            raise PeerError(f"{script}: the adaptation for {solution} ({why}) no longer applies: "
-                            f"{old!r} is not in the script")
-        text = text.replace(old, new)
+    text = apply_adaptations(script.read_text(), changes, f"{script} ({solution})")
     out = work / "adapted" / solution / script.name
     out.parent.mkdir(parents=True, exist_ok=True)
     header = "".join(f"# scalelab adapted this copy of {script.name}: {why}\n" for _o, _n, why in changes)
@@ -174,14 +180,17 @@ def read_times(path: Path) -> list[dict]:
     return rows
 
 
-def peer_seconds(rows: list[dict]) -> dict[tuple[str, str, str], float]:
-    """(solution, data, question) -> the peer's warm time: its second run (db-benchmark runs each twice;
-    the first is its cold run, as ours is), the first when there is only one."""
-    runs: dict[tuple[str, str, str], dict[int, float]] = {}
+def peer_seconds(rows: list[dict]) -> dict[tuple[str, str, str, str | None], float]:
+    """(solution, data, question, mode) -> the peer's warm time: its second run (db-benchmark runs each
+    twice; the first is its cold run, as ours is), the first when there is only one. The mode is None
+    for db-benchmark, whose one way (the table in memory) stands beside both of ours; polars-benchmark's
+    rows name the mode their IO type matches (peer_tpch)."""
+    runs: dict[tuple[str, str, str, str | None], dict[int, float]] = {}
     for r in rows:
         if r["time_sec"] in ("", None):
             continue
-        runs.setdefault((r["solution"], r["data"], r["question"]), {})[int(r["run"])] = float(r["time_sec"])
+        key = (r["solution"], r["data"], r["question"], r.get("mode") or None)
+        runs.setdefault(key, {})[int(r["run"])] = float(r["time_sec"])
     return {key: by_run.get(2, by_run[min(by_run)]) for key, by_run in runs.items()}
 
 
@@ -195,7 +204,8 @@ def compare_rows(df, rows: list[dict]):
     peer = peer_seconds(rows)
     ok = df[df["status"] == "ok"].copy()
     ok["question"] = ok["workload"].map(lambda name: workloads.get(name).question)
-    ok["peer_s"] = [peer.get((e, d, q)) for e, d, q in zip(ok["engine"], ok["dataset"], ok["question"])]
+    ok["peer_s"] = [peer.get((e, d, q, m), peer.get((e, d, q, None)))
+                    for e, d, q, m in zip(ok["engine"], ok["dataset"], ok["question"], ok["mode"])]
     both = ok[ok["peer_s"].notna()]
     if both.empty:
         return pd.DataFrame(columns=["suite", "dataset", "mode", "engine", "questions", "scalelab_s", "peer_s",

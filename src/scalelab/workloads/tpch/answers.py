@@ -14,7 +14,6 @@ import functools
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +42,11 @@ class AnswersUnavailable(RuntimeError):
 
 
 def _uv() -> str:
-    found = shutil.which("uv") or str(Config.load().state_dir / "bootstrap" / "bin" / "uv")
-    if not os.access(found, os.X_OK):
+    found = Config.load().uv
+    if found is None:
         raise AnswersUnavailable("uv is needed to load DuckDB's tpch extension in its own environment: "
                                  "`make setup` installs it under .state/bootstrap")
-    return found
+    return str(found)
 
 
 @functools.lru_cache(maxsize=None)
