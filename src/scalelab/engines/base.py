@@ -45,6 +45,10 @@ class Engine(ABC):
     distributed: bool = False          # a cluster engine: runs on the stack's services (needs `make up`)
     sql: bool = False                  # runs the workloads' shared SQL text
     lazy: bool = False                 # load() returns plans, run when collected
+    # hold() caches the frames load() gave, unchanged in type (a persist, a cache, a materialize), so a
+    # question held in memory runs the code it runs in scan mode on the same values: the matrix checks
+    # every table held, by the fewest questions that read them all, rather than every question again.
+    holds_as_loaded: bool = False
     # The top-level modules whose objects are this engine's answers (a DataFrame, a plan, a dataset):
     # how grading tells which engine computed a learner's answer. Default: the module named as the engine.
     result_modules: tuple[str, ...] = ()

@@ -25,6 +25,7 @@ class RayEngine(Engine):
     name = "ray"
     description = "Ray Data and Ray tasks on the stack's Ray head"
     distributed = True
+    holds_as_loaded = True
     lazy = True
 
     def _start(self) -> None:

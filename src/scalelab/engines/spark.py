@@ -24,6 +24,7 @@ class SparkEngine(Engine):
     name = "spark"
     description = "PySpark DataFrames and Spark SQL on the standalone cluster"
     distributed = True
+    holds_as_loaded = True
     sql = True
     lazy = True
     result_modules = ("pyspark",)
