@@ -78,8 +78,12 @@ class SparkEngine(Engine):
         return frames
 
     def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
-        # Cached in the executors' memory and counted, so the cache is full before any timing
-        # (db-benchmark's Spark script: persist(MEMORY_ONLY), count()); the view names the cache.
+        # Cached by the executors and counted, so the cache is full before any timing (db-benchmark's
+        # Spark script: persist, count()); the view names the cache. MEMORY_AND_DISK, the level Spark's
+        # own cache() uses, not db-benchmark's MEMORY_ONLY: a table larger than the executor's storage
+        # memory (TPC-H at SF 1 in a 1 GiB executor) keeps what does not fit on local disk, where
+        # MEMORY_ONLY drops it and rebuilds it from the Parquet files on every query (measured: q3 2.1 s
+        # scanned, 24.9 s "held"). Where the table fits, the two are the same.
         from pyspark import StorageLevel
 
         held = {}
@@ -87,7 +91,7 @@ class SparkEngine(Engine):
             if not hasattr(df, "persist"):
                 held[name] = df
                 continue
-            held[name] = df.persist(StorageLevel.MEMORY_ONLY)
+            held[name] = df.persist(StorageLevel.MEMORY_AND_DISK)
             held[name].count()
             held[name].createOrReplaceTempView(name)
         return held
