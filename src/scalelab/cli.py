@@ -626,8 +626,9 @@ def bench_kafka(
 def bench_report_cmd(
         run: Optional[str] = typer.Option(None, help="A run id (default: the latest run)."),
         all_runs: bool = typer.Option(False, "--all", help="Every run in results/bench (a scaling study over runs)."),
-        peer: Optional[Path] = typer.Option(None, help="A peer's timings in db-benchmark's time.csv format "
-                                                       "(`scalelab bench peer` writes one): adds the ratio table."),
+        peer: Optional[list[Path]] = typer.Option(None, help="A peer's timings in db-benchmark's time.csv format "
+                                                             "(`scalelab bench peer` writes one): adds the ratio "
+                                                             "table. Repeat it for both peers."),
 ) -> None:
     """Render the Markdown summary and the HTML report of a benchmark run."""
     from scalelab.bench import peer as bench_peer
@@ -636,7 +637,7 @@ def bench_report_cmd(
     cfg = _config()
     try:
         df = bench_report.load(_results_dir(cfg) / "bench", run, all_runs)
-        peer_rows = bench_peer.read_times(peer) if peer is not None else None
+        peer_rows = [row for path in peer for row in bench_peer.read_times(path)] if peer else None
     except (FileNotFoundError, bench_peer.PeerError) as exc:
         raise _fail(exc, 2) from None
     md, page = bench_report.write(df, _results_dir(cfg), peer_rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -20,6 +21,17 @@ import websocket
 
 class BrowserError(AssertionError):
     pass
+
+
+def chromium() -> str:
+    """Debian's chromium, or a failure saying how to install it (never a skip)."""
+    import pytest
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium (make test does it).",
+                    pytrace=False)
+    return path
 
 
 class Browser:

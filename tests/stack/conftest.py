@@ -7,6 +7,7 @@ test that needs it, naming the service and how to start it: never a skip.
 from __future__ import annotations
 
 import pytest
+from cdp import Browser, chromium
 
 from scalelab.cluster.services import services
 from scalelab.config import Config
@@ -59,3 +60,18 @@ def kafka_up(cfg: Config, require) -> str:
 def jupyter(cfg: Config, require) -> str:
     require("jupyterlab")
     return cfg.url("JUPYTER_PORT", "")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium of this test's own (tests/stack/cdp.py)."""
+    with Browser(chromium(), tmp_path / "profile") as b:
+        yield b
+
+
+@pytest.fixture
+def shots(cfg):
+    """Where the browser tests keep their screenshots (taken before the checks: a failure keeps one)."""
+    folder = cfg.results_dir / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -8,12 +8,11 @@ Screenshots are kept in results/browser/ (taken before the checks, so a failure 
 """
 
 import os
-import shutil
 import subprocess
 
 import pytest
 import requests
-from cdp import Browser
+from cdp import chromium as _chromium
 
 pytestmark = [pytest.mark.stack, pytest.mark.jupyter]
 
@@ -21,27 +20,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.jupyter]
 # prompt was one) and notification toasts (the news prompt was one).
 _INTERRUPTIONS = ("Array.from(document.querySelectorAll('.jp-Dialog, .Toastify__toast'))"
                   ".map(e => e.innerText.trim().slice(0, 300))")
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium (make test does it).",
-                    pytrace=False)
-    return path
-
-
-@pytest.fixture
-def browser(tmp_path):
-    with Browser(_chromium(), tmp_path / "profile") as b:
-        yield b
-
-
-@pytest.fixture
-def shots(cfg):
-    folder = cfg.results_dir / "browser"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _open_notebook(browser, jupyter, cfg, path: str, title: str) -> None:

@@ -69,15 +69,18 @@ def test_the_report_divides_our_warm_medians_by_the_peers_second_runs(dirs):
                                   ("polars", "G1_1e6_1e2_0_0", "sum v1 by id1:id2", 2, 2.0)])
     ours = pd.DataFrame({"run_id": "r", "workload": ["groupby.q1", "groupby.q2", "groupby.q1"], "suite": "groupby",
                          "engine": "polars", "scale": "small", "mode": ["memory", "memory", "scan"],
-                         "dataset": "G1_1e6_1e2_0_0", "status": "ok", "warm_median_s": [1.0, 2.0, 8.0]})
+                         "dataset": "G1_1e6_1e2_0_0", "status": "ok", "warm_median_s": [1.0, 2.0, 8.0],
+                         "cold_s": [1.5, 2.5, 9.0]})
     summary, detail = peer.compare_rows(ours, peer.read_times(dirs / "time.csv"))
     memory = summary.set_index("mode").loc["memory"]
     assert (memory["questions"], memory["scalelab_s"], memory["peer_s"], memory["ratio"]) == (2, 3.0, 4.0, 0.75)
+    assert (memory["scalelab_cold_s"], memory["ratio_cold"], memory["peer"]) == (4.0, 1.0, "db-benchmark")
     assert summary.set_index("mode").loc["scan", "ratio"] == 4.0
     assert sorted(detail["ratio"]) == [0.5, 1.0, 4.0]
     df = ours.assign(machine='{"cores": 2, "memory_gib": 23, "os": "Linux", "cpu": "x", "python": "3.11"}',
                      git_commit="c", floor_s=0.1)
-    assert "| groupby | G1_1e6_1e2_0_0 | memory | polars | 2 | 3.000 | 4.000 | 0.75 |" in report.markdown(
+    assert "| groupby | db-benchmark | G1_1e6_1e2_0_0 | memory | polars | 2 | 3.000 | 4.000 | 4.000 | 0.75 | 1.00 |" \
+        in report.markdown(
         df, peer.read_times(dirs / "time.csv"))
 
 

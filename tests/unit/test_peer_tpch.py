@@ -104,11 +104,26 @@ def test_a_peer_row_with_a_mode_is_compared_with_that_mode_only(dirs):
              "time_sec": "4.0", "mode": "scan", "task": "tpch"}]
     ours = pd.DataFrame({"run_id": "r", "workload": "tpch.q1", "suite": "tpch", "engine": ["duckdb", "duckdb", "spark"],
                          "scale": "medium", "mode": ["scan", "memory", "memory"], "dataset": "TPCH_SF1",
-                         "status": "ok", "warm_median_s": [0.2, 0.1, 1.0]})
+                         "status": "ok", "warm_median_s": [0.2, 0.1, 1.0], "cold_s": [0.3, 0.1, 2.0]})
     summary, _ = peer.compare_rows(ours, rows)
     ratios = {(r.engine, r.mode): r.ratio for r in summary.itertuples()}
     # Spark's peer has a scan figure only: our memory figure is not set against it.
     assert ratios == {("duckdb", "scan"): 0.5, ("duckdb", "memory"): 1.0}
+    assert set(summary["peer"]) == {"polars-benchmark"}
+    assert summary.set_index("mode").loc["scan", "ratio_cold"] == pytest.approx(0.75)
+
+
+def test_a_rerun_replaces_its_own_timings_and_keeps_the_others(dirs):
+    path = dirs / "time.csv"
+    row = {"task": "tpch", "data": "TPCH_SF1", "question": "pricing summary report", "run": "1", "batch": "b",
+           "version": "1", "machine_type": "m"}
+    peer_tpch.write_time_file(path, [{**row, "solution": "duckdb", "mode": "scan", "time_sec": "0.4"},
+                                     {**row, "solution": "polars", "mode": "scan", "time_sec": "0.3"}], replaces=set())
+    peer_tpch.write_time_file(path, [{**row, "solution": "polars", "mode": "scan", "time_sec": "0.2"}],
+                              replaces={("polars", "scan", "TPCH_SF1"), ("polars", "memory", "TPCH_SF1")})
+    got = sorted((r["solution"], r["time_sec"]) for r in peer.read_times(path))
+    assert got == [("duckdb", "0.4"), ("polars", "0.2")]
+    assert not path.with_suffix(".csv.tmp").exists()
 
 
 def test_the_helpers_come_at_the_peers_own_pins_and_the_checkout_is_checked(dirs):

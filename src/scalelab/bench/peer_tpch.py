@@ -199,12 +199,28 @@ def run(checkout: Path, scale: str, solutions: list[str], out_dir: Path, modes: 
     time_file = out_dir / TIME_FILE
     rows = to_time_rows(timings, ds.name, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), wrong) \
         if timings.exists() else []
-    with open(time_file, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["batch", "task", "data", "question", "solution", "version", "run",
-                                          "time_sec", "mode", "machine_type"])
-        w.writeheader()
-        w.writerows(rows)
+    ran = {(engine, mode, ds.name) for engine in solutions for mode in modes}
+    write_time_file(time_file, rows, replaces=ran)
     return time_file, runs
+
+
+TIME_COLUMNS = ["batch", "task", "data", "question", "solution", "version", "run", "time_sec", "mode", "machine_type"]
+
+
+def write_time_file(path: Path, rows: list[dict], replaces: set[tuple[str, str, str]]) -> None:
+    """`rows` into the time file, keeping what an earlier run timed for the other (solution, mode, data
+    set)s: rerunning one solution does not lose the others' timings, and a rerun replaces, never doubles,
+    its own. Written to a temporary file and renamed, so an interrupted run leaves the old file whole."""
+    kept = []
+    if path.exists():
+        with open(path, newline="") as f:
+            kept = [r for r in csv.DictReader(f) if (r["solution"], r.get("mode", ""), r["data"]) not in replaces]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TIME_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(kept + rows)
+    os.replace(tmp, path)
 
 
 def failed_queries(log_text: str) -> dict[int, str]:
