@@ -28,3 +28,11 @@ def isolated_env(tmp_path, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    """A test's own data and results folders (SCALELAB_DATA_DIR, SCALELAB_RESULTS_DIR under tmp_path)."""
+    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path

@@ -19,10 +19,8 @@ from scalelab.cli import app
 
 
 @pytest.fixture(autouse=True)
-def dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
-    return tmp_path
+def _scratch(dirs):
+    """Every test here generates data and writes results in its own folders."""
 
 
 def test_a_run_writes_one_checked_row_per_pair_in_the_fixed_schema(dirs):

@@ -21,10 +21,8 @@ HEADER = ["nodename", "batch", "timestamp", "task", "data", "in_rows", "question
 
 
 @pytest.fixture(autouse=True)
-def dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
-    return tmp_path
+def _scratch(dirs):
+    """Every test here generates data and writes results in its own folders."""
 
 
 def test_join_tables_are_named_as_db_benchmark_names_them():

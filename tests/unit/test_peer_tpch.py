@@ -20,10 +20,8 @@ from scalelab.cli import app
 
 
 @pytest.fixture(autouse=True)
-def dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCALELAB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SCALELAB_RESULTS_DIR", str(tmp_path / "results"))
-    return tmp_path
+def _scratch(dirs):
+    """Every test here generates data and writes results in its own folders."""
 
 
 def test_each_table_becomes_one_file_in_the_peers_layout_with_every_row_and_is_written_once(dirs):
