@@ -95,14 +95,27 @@ def test_a_script_is_adapted_only_by_the_declared_edits_and_says_so(tmp_path):
     script = tmp_path / "groupby-polars.py"
     script.write_text('x = (pl.read_csv(src_grp, schema_overrides={"v1":pl.Int32}, low_memory=True, rechunk=True)\n'
                       'x = pl.read_ipc(f"{spill_dir}/tmp.ipc", memory_map=True)\n')
-    out, why = peer.adapted_script("polars", script, tmp_path / "work")
+    out, why = peer.adapted_script("polars/groupby-polars.py", script, tmp_path / "work")
     text = out.read_text()
     assert 'low_memory=True).rechunk()\n' in text and 'read_ipc(f"{spill_dir}/tmp.ipc")\n' in text
     code = text.split("\n", 2)[2]                                       # below the two header lines
     assert "rechunk=" not in code and "memory_map" not in code
     assert len(why) == 2 and text.startswith("# scalelab adapted this copy of groupby-polars.py: Polars 2 removed")
     assert script.read_text().count("rechunk=True") == 1                  # the checkout is left as it was
-    assert peer.adapted_script("pandas", script, tmp_path / "work") == (script, ())
+    assert peer.adapted_script("pandas/groupby-pandas.py", script, tmp_path / "work") == (script, ())
     script.write_text("x = pl.scan_csv(src_grp)\n")                      # the peer changed: look again
     with pytest.raises(peer.PeerError, match="no longer applies"):
-        peer.adapted_script("polars", script, tmp_path / "work")
+        peer.adapted_script("polars/groupby-polars.py", script, tmp_path / "work")
+
+
+def test_each_script_gets_only_its_own_adaptations(tmp_path):
+    # db-benchmark's join script for Polars reads its spill files without memory_map: only the
+    # read_csv edit is declared for it, and it must apply (the run stopped when both were tried).
+    script = tmp_path / "join-polars.py"
+    script.write_text('x = (pl.read_csv(src_jn_x, schema_overrides={"id1":pl.Int32}, rechunk=True)\n'
+                      'x = pl.read_ipc(f"{spill_dir}/x.ipc")\n')
+    out, why = peer.adapted_script("polars/join-polars.py", script, tmp_path / "work")
+    assert len(why) == 1 and "rechunk" in why[0]
+    assert out.read_text().endswith('schema_overrides={"id1":pl.Int32}).rechunk()\nx = pl.read_ipc(f"{spill_dir}/x.ipc")\n')
+    for rel in peer.ADAPTATIONS:            # every key is a script the peer runs
+        assert rel in {s.format(task=t) for s in peer.SCRIPTS.values() for t in peer.TASKS.values()}, rel

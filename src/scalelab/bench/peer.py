@@ -40,14 +40,17 @@ SCRIPTS = {
 TIME_FILE = "db-benchmark-time.csv"
 # Whose code each of our suites is compared with (the report names it over its ratios).
 PEERS = {"groupby": "db-benchmark", "join": "db-benchmark", "tpch": "polars-benchmark"}
-# The only edits made to a peer's script, each because the library version this project runs
-# removed an API the script calls, each doing what the original call did; every run says which
-# it applied. (old text, new text, why)
+# The only edits made to a peer's script (by its path in the checkout), each because the library
+# version this project runs removed an API the script calls, each doing what the original call
+# did; every run says which it applied. (old text, new text, why)
+_RECHUNK = (", rechunk=True)", ").rechunk()",
+            "Polars 2 removed read_csv(rechunk=); .rechunk() on the frame it read makes it one chunk, as before")
 ADAPTATIONS = {
-    "polars": [(", rechunk=True)", ").rechunk()",
-                "Polars 2 removed read_csv(rechunk=); .rechunk() on the frame it read makes it one chunk, as before"),
-               (", memory_map=True)", ")",
-                "Polars 2 removed read_ipc(memory_map=), which was already its default; it reads the file as it sees fit")],
+    "polars/groupby-polars.py": [
+        _RECHUNK,
+        (", memory_map=True)", ")",
+         "Polars 2 removed read_ipc(memory_map=), which was already its default; it reads the file as it sees fit")],
+    "polars/join-polars.py": [_RECHUNK],
 }
 
 
@@ -116,14 +119,15 @@ def apply_adaptations(text: str, changes: list[tuple[str, str, str]], where: str
     return text
 
 
-def adapted_script(solution: str, script: Path, work: Path) -> tuple[Path, tuple[str, ...]]:
-    """The script to run: the checkout's own, or a copy with this solution's ADAPTATIONS applied.
-    An adaptation that no longer matches the script is an error: the peer changed, look again."""
-    changes = ADAPTATIONS.get(solution, [])
+def adapted_script(rel: str, script: Path, work: Path) -> tuple[Path, tuple[str, ...]]:
+    """The script to run (`rel` its path in the checkout): the checkout's own, or a copy with its
+    ADAPTATIONS applied. An adaptation that no longer matches the script is an error: the peer
+    changed, look again."""
+    changes = ADAPTATIONS.get(rel, [])
     if not changes:
         return script, ()
-    text = apply_adaptations(script.read_text(), changes, f"{script} ({solution})")
-    out = work / "adapted" / solution / script.name
+    text = apply_adaptations(script.read_text(), changes, str(script))
+    out = work / "adapted" / rel
     out.parent.mkdir(parents=True, exist_ok=True)
     header = "".join(f"# scalelab adapted this copy of {script.name}: {why}\n" for _o, _n, why in changes)
     out.write_text(header + text)
@@ -152,10 +156,11 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
     (work / "spill").mkdir(exist_ok=True)
     runs = []
     for solution in solutions:
-        script = checkout / SCRIPTS[solution].format(task=TASKS[suite])
+        rel = SCRIPTS[solution].format(task=TASKS[suite])
+        script = checkout / rel
         if not script.is_file():
             raise PeerError(f"{script} is missing from the checkout")
-        script, adapted = adapted_script(solution, script, work)
+        script, adapted = adapted_script(rel, script, work)
         log = out_dir / f"{solution}-{suite}-{ds.name}.log"
         t0 = time.perf_counter()
         with open(log, "w") as f:
