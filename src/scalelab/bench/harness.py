@@ -41,7 +41,7 @@ MODES = {
               "with repeated strings as categoricals, DuckDB as tables, Dask persisted, Spark cached and "
               "counted, Ray materialised), and each run ends with the whole answer kept in the engine's own "
               "form (a DuckDB table, a Polars frame, a persisted and counted Spark DataFrame, a materialised "
-              "Ray dataset, Dask's computed pandas frame); the conversion to pandas for the check is untimed",
+              "Ray dataset, a Dask frame persisted on its workers); the conversion to pandas for the check is untimed",
 }
 
 FAIRNESS = [
