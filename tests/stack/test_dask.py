@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 pytestmark = [pytest.mark.stack, pytest.mark.dask]
@@ -65,6 +67,10 @@ def test_memory_mode_keeps_the_answer_on_the_workers_and_release_frees_it(dask_c
     compare.compare(engine.collect(kept), runner.load_reference(w, ds), w.rules)
     engine.release(kept)
     del kept
-    assert {k for keys in dask_client.has_what().values() for k in keys} - before == set()
+    # The scheduler frees cancelled keys when it gets to them (a CI run found one still there at once).
+    deadline = time.monotonic() + 20
+    while (left := {k for keys in dask_client.has_what().values() for k in keys} - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == set(), left
     for table in held.values():
         engine.release(table)
