@@ -100,12 +100,15 @@ class DaskEngine(Engine):
         # The answer computed in full and left on the workers, as Spark's and Ray's are kept on their
         # clusters: compute() would time its trip to this process as well (a join answer of 1e6 rows
         # at `small`), which db-benchmark's Dask script, on Dask's threads in its own process, never pays.
-        from distributed import wait
+        from distributed import futures_of, wait
 
         if not hasattr(result, "dask"):
             return result
         kept = self.client.persist(result)
         wait(kept)
+        for future in futures_of(kept):          # wait() returns on a failed task too: raise it here,
+            if future.status == "error":         # not at the check, after a timing of nothing
+                future.result()
         return kept
 
     def release(self, kept: Any) -> None:
