@@ -133,13 +133,12 @@ def test_outside_a_notebook_ray_data_draws_no_progress(ray_cluster):
 def test_a_small_table_is_read_as_two_blocks_per_cpu(ray_cluster, tmp_path):
     # Ray Data pays a cost per block in every operator (~17 ms here); its default of at least 200
     # blocks per read made each groupby question at `small` take 1 s (60 blocks) where 4 take 0.2 s.
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
     import ray.data
 
     ray = ray_cluster
-    import numpy as np
-
     n = 2_000_000          # 32 MB in 16 row groups: Ray's default read made 32 blocks of it
     pq.write_table(pa.table({"k": np.arange(n), "v": np.arange(n) * 2}), tmp_path / "t.parquet", row_group_size=n // 16)
     ds = ray.data.read_parquet(str(tmp_path)).materialize()
