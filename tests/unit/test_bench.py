@@ -137,3 +137,35 @@ def test_results_from_before_the_modes_read_as_scan(dirs):
     (dirs / "old").mkdir()
     old.to_parquet(dirs / "old" / "r.parquet")
     assert report.load(dirs / "old")["mode"].tolist() == ["scan"]
+
+
+def test_peak_memory_is_the_kernels_high_water_mark_and_nothing_runs_while_timed():
+    # The harness's memory figure must see a peak however short, and take no CPU from the
+    # engine while it is timed (the sampler thread it replaced took a core's 13% for Dask).
+    from scalelab.bench.memory import PeakMemory
+    from scalelab.engines.pandas import PandasEngine
+
+    threads = threading.active_count()
+    with PeakMemory(PandasEngine) as m:
+        assert threading.active_count() == threads          # no sampler beside the engine
+        brief = b"\x01" * (300 * 2**20)                      # resident: every page written
+        del brief                                            # gone before any sample could see it
+    assert m.peak_mib >= m.base_mib + 250, (m.base_mib, m.peak_mib)
+    # A second block starts again from the present: the earlier peak does not count.
+    with PeakMemory(PandasEngine) as again:
+        pass
+    assert again.peak_mib < again.base_mib + 100, (again.base_mib, again.peak_mib)
+
+
+def test_the_benchs_spark_runs_its_jvms_for_throughput_and_notebooks_keep_the_quick_start(monkeypatch):
+    from scalelab.config import Config
+    from scalelab.engines.spark import SparkEngine
+
+    monkeypatch.delenv("SPARK_BENCH_JAVA_OPTIONS", raising=False)
+    monkeypatch.delenv("SPARK_APP_JAVA_OPTIONS", raising=False)
+    bench_opts = SparkEngine.bench_environment(2)["SPARK_APP_JAVA_OPTIONS"].split()
+    assert "-XX:TieredStopAtLevel=1" not in bench_opts and "-XX:+UseParallelGC" in bench_opts
+    assert "-XX:TieredStopAtLevel=1" in Config.load().get("SPARK_APP_JAVA_OPTIONS").split()
+    # Configured in one place, like every other setting.
+    monkeypatch.setenv("SPARK_BENCH_JAVA_OPTIONS", "-Xss4m")
+    assert SparkEngine.bench_environment(2) == {"SPARK_APP_JAVA_OPTIONS": "-Xss4m"}

@@ -114,6 +114,14 @@ class SparkEngine(Engine):
         return self.spark.sql(text)
 
     @classmethod
+    def bench_environment(cls, cores: int) -> dict[str, str]:
+        # The bench's application runs its JVMs for throughput (SPARK_BENCH_JAVA_OPTIONS), not for the
+        # quick start a notebook's short jobs want; a fresh process, so its driver starts with them.
+        from scalelab.config import Config
+
+        return {"SPARK_APP_JAVA_OPTIONS": Config.load().get("SPARK_BENCH_JAVA_OPTIONS")}
+
+    @classmethod
     def services(cls, cfg) -> tuple[str, ...]:
         return ("spark-master", "spark-worker")
 
