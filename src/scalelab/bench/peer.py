@@ -135,8 +135,10 @@ def adapted_script(rel: str, script: Path, work: Path) -> tuple[Path, tuple[str,
 
 
 def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: Path, timeout_s: float = 3600,
-        **params) -> tuple[Path, list[PeerRun]]:
-    """Run each solution's script on the suite's data set at `scale`; returns the time.csv and the runs."""
+        runs: int = 1, **params) -> tuple[Path, list[PeerRun]]:
+    """Run each solution's script `runs` times on the suite's data set at `scale`; returns the time.csv and
+    the runs. A solution's earlier rows for this data set are dropped first: the file holds one session's
+    runs, whose second-run times the report takes the median of."""
     checkout = check_checkout(checkout)
     if suite not in TASKS:
         raise PeerError(f"db-benchmark has no {suite!r} task here; choose from: {', '.join(TASKS)}")
@@ -154,24 +156,49 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
     env = {**os.environ, "SRC_DATANAME": ds.name, "MACHINE_TYPE": f"scalelab-{os.cpu_count()}-cores",
            "CSV_TIME_FILE": str(time_file), "SPILL_DIR": str(work / "spill"), "PYTHONUNBUFFERED": "1"}
     (work / "spill").mkdir(exist_ok=True)
-    runs = []
+    if runs < 1:
+        raise PeerError(f"--runs must be at least 1, not {runs}")
+    done = []
     for solution in solutions:
         rel = SCRIPTS[solution].format(task=TASKS[suite])
         script = checkout / rel
         if not script.is_file():
             raise PeerError(f"{script} is missing from the checkout")
         script, adapted = adapted_script(rel, script, work)
-        log = out_dir / f"{solution}-{suite}-{ds.name}.log"
-        t0 = time.perf_counter()
-        with open(log, "w") as f:
-            try:
-                proc = subprocess.run([sys.executable, str(script)], cwd=work, env=env, stdout=f,
-                                      stderr=subprocess.STDOUT, timeout=timeout_s)
-                code = proc.returncode
-            except subprocess.TimeoutExpired:
-                code = -1
-        runs.append(PeerRun(solution, time.perf_counter() - t0, code, log, adapted))
-    return time_file, runs
+        drop_rows(time_file, solution, ds.name)
+        for i in range(runs):
+            log = out_dir / f"{solution}-{suite}-{ds.name}{f'-{i + 1}' if runs > 1 else ''}.log"
+            t0 = time.perf_counter()
+            with open(log, "w") as f:
+                try:
+                    proc = subprocess.run([sys.executable, str(script)], cwd=work, env=env, stdout=f,
+                                          stderr=subprocess.STDOUT, timeout=timeout_s)
+                    code = proc.returncode
+                except subprocess.TimeoutExpired:
+                    code = -1
+            done.append(PeerRun(solution, time.perf_counter() - t0, code, log, adapted))
+            if code != 0:
+                break
+    return time_file, done
+
+
+def drop_rows(path: Path, solution: str, data: str) -> None:
+    """Remove a solution's rows for a data set from the time file (its scripts append to it), keeping the
+    other solutions' and data sets' rows: a rerun replaces its own timings, never piles onto them."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames, list(reader)
+    kept = [r for r in rows if (r.get("solution"), r.get("data")) != (solution, data)]
+    if len(kept) == len(rows):
+        return
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(kept)
+    os.replace(tmp, path)
 
 
 def read_times(path: Path) -> list[dict]:
@@ -189,16 +216,19 @@ def read_times(path: Path) -> list[dict]:
 
 def peer_seconds(rows: list[dict]) -> dict[tuple[str, str, str, str | None], float]:
     """(solution, data, question, mode) -> the peer's warm time: its second run (db-benchmark runs each
-    twice; the first is its cold run, as ours is), the first when there is only one. The mode is None
+    twice; the first is its cold run, as ours is), the first when there is only one; the median of those
+    over the script's runs (`bench peer --runs N`), as our warm time is a median. The mode is None
     for db-benchmark, whose one way (the table in memory) stands beside both of ours; polars-benchmark's
     rows name the mode their IO type matches (peer_tpch)."""
-    runs: dict[tuple[str, str, str, str | None], dict[int, float]] = {}
+    import statistics
+
+    runs: dict[tuple[str, str, str, str | None], dict[int, list[float]]] = {}
     for r in rows:
         if r["time_sec"] in ("", None):
             continue
         key = (r["solution"], r["data"], r["question"], r.get("mode") or None)
-        runs.setdefault(key, {})[int(r["run"])] = float(r["time_sec"])
-    return {key: by_run.get(2, by_run[min(by_run)]) for key, by_run in runs.items()}
+        runs.setdefault(key, {}).setdefault(int(r["run"]), []).append(float(r["time_sec"]))
+    return {key: statistics.median(by_run.get(2, by_run[min(by_run)])) for key, by_run in runs.items()}
 
 
 def compare_rows(df, rows: list[dict]):
