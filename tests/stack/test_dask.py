@@ -47,31 +47,40 @@ def test_a_dataframe_groupby_matches_pandas(dask_client):
     pd.testing.assert_series_equal(got, want, check_exact=False, rtol=1e-12)
 
 
+def _stored(client) -> set:
+    """Every key the workers hold."""
+    return {k for keys in client.has_what().values() for k in keys}
+
+
+def _held(name: str, scale: str):
+    """The workload, the Dask engine and the workload's tables held on the workers. The data set lives in
+    the shared data folder: under compose the workers are containers, and a test's own tmp folder is not
+    theirs to read."""
+    from scalelab import engines, workloads
+    from scalelab.workloads import runner
+
+    w = workloads.get(name)
+    ds = runner.prepare(w, scale)
+    engine = engines.get("dask").start()
+    return w, ds, engine, engine.hold(engine.load(runner.tables_of(w, ds)))
+
+
 def test_memory_mode_keeps_the_answer_on_the_workers_and_release_frees_it(dask_client):
     # As Spark's and Ray's answers stay on their clusters: compute() would also time the answer's
     # trip to the driver, which db-benchmark's Dask (threads in its own process) never pays.
-    # The data set lives in the shared data folder: under compose the workers are containers, and
-    # a test's own tmp folder is not theirs to read.
-    from scalelab import engines, workloads
     from scalelab.workloads import compare, runner
 
-    def stored() -> set:
-        return {k for keys in dask_client.has_what().values() for k in keys}
-
-    w = workloads.get("join.q1")
-    ds = runner.prepare(w, "tiny")
-    engine = engines.get("dask").start()
-    held = engine.hold(engine.load(runner.tables_of(w, ds)))
-    before = stored()
+    w, ds, engine, held = _held("join.q1", "tiny")
+    before = _stored(dask_client)
     kept = engine.keep(w.implementation(engine)(held))
-    on_workers = stored() - before
+    on_workers = _stored(dask_client) - before
     assert hasattr(kept, "dask") and on_workers, on_workers        # a collection, its partitions held
     compare.compare(engine.collect(kept), runner.load_reference(w, ds), w.rules)
     engine.release(kept)
     del kept
     # release() returns once the scheduler has forgotten the answer (a CI run found a key still there
     # right after cancel()).
-    assert stored() - before == set()
+    assert _stored(dask_client) - before == set()
     # A task that fails fails keep() itself, not the check after a timing of nothing.
     with pytest.raises(ZeroDivisionError):
         engine.keep(held["x"].map_partitions(lambda part: part.assign(v1=1 // 0), meta=held["x"]._meta))
@@ -83,22 +92,13 @@ def test_the_same_question_kept_again_right_after_release_is_a_new_answer(dask_c
     # The bench's repeats: the same graph, so the same keys, persisted again at once. Before release()
     # waited for the scheduler, its pending cancel took the next answer with it (FuturesCancelledError
     # on join at small, never at tiny, where each answer is done before the cancel is sent).
-    from scalelab import engines, workloads
-    from scalelab.workloads import runner
-
-    def stored() -> set:
-        return {k for keys in dask_client.has_what().values() for k in keys}
-
-    w = workloads.get("join.q2")
-    ds = runner.prepare(w, "small")
-    engine = engines.get("dask").start()
-    held = engine.hold(engine.load(runner.tables_of(w, ds)))
-    before = stored()
+    w, _, engine, held = _held("join.q2", "small")
+    before = _stored(dask_client)
     try:
         for _ in range(5):         # nothing between release and the next keep, as in the bench
             kept = engine.keep(w.implementation(engine)(held))
             engine.release(kept)
-        assert stored() - before == set()
+        assert _stored(dask_client) - before == set()
     finally:
         for table in held.values():
             engine.release(table)

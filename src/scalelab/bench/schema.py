@@ -39,7 +39,8 @@ FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("rows", pa.int64(), "rows in the result"),
     ("checksum", pa.string(), "JSON: db-benchmark's checksum (row count, sums of numeric columns)"),
     ("checked", pa.string(), "what the answer was checked against"),
-    ("peak_rss_mib", pa.float64(), "peak memory of the driver and the engine's cluster processes during the runs"),
+    ("peak_rss_mib", pa.float64(), "peak memory of the driver and the engine's cluster processes during the runs: "
+     "the sum of each process's resident high-water mark (the kernel's VmHWM, reset before the runs)"),
     ("base_rss_mib", pa.float64(), "the same processes' memory just before the runs"),
     ("versions", pa.string(), "JSON: the engine's library versions"),
 ]

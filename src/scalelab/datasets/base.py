@@ -134,6 +134,10 @@ class Generator(ABC):
     # String columns of repeated labels, the keys questions group and join on (db-benchmark's id
     # columns): what an engine may hold as categoricals, codes instead of strings, in memory.
     labels: tuple[str, ...] = ()
+    # Integer key columns, grouped or joined on and never summed, whose values the generator keeps
+    # far below 2**31: what an engine may hold as 32-bit integers (db-benchmark's Polars scripts read
+    # them so). Never a value column: Polars sums an Int32 column in 32 bits, and wraps.
+    int_keys: tuple[str, ...] = ()
 
     @abstractmethod
     def spec(self, rows: int, **params) -> Spec: ...

@@ -45,6 +45,7 @@ class GroupBy(Generator):
     name = "groupby"
     description = "db-benchmark G1: id1..id6 group keys, v1..v3 measures"
     labels = ("id1", "id2", "id3")
+    int_keys = ("id4", "id5", "id6")
     bytes_per_row = 28.0          # zstd Parquet, measured at 1e6 rows
     memory_per_row = 0.0
 

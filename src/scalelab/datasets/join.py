@@ -65,6 +65,7 @@ class Join(Generator):
     name = "join"
     description = "db-benchmark J1: x joined to small, medium and big tables on id1..id3"
     labels = ("id4", "id5", "id6")
+    int_keys = ("id1", "id2", "id3")
     bytes_per_row = 2 * 30.0      # x and big, zstd Parquet
     memory_per_row = 0.0          # keys are placed block by block
 

@@ -102,11 +102,13 @@ class Engine(ABC):
         raise NotSupported(f"{self.name} does not run SQL")
 
     # -- the bench's memory mode: db-benchmark's way of timing a query --------------------
-    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, Any]:
         """The tables read into the engine's memory once, in the form its best users query a table
         they keep asking questions of; later queries never touch the Parquet files. `labels` names
-        the data set's columns of repeated string keys, which an engine may hold as categoricals.
-        Default: the handles as they are (an eager engine has read them already)."""
+        the data set's columns of repeated string keys, which an engine may hold as categoricals;
+        `int_keys` its integer keys, never summed, which an engine may hold in 32 bits where the
+        values fit. Default: the handles as they are (an eager engine has read them already)."""
         return handles
 
     def keep(self, result: Any) -> Any:

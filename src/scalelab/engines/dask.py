@@ -90,7 +90,8 @@ class DaskEngine(Engine):
 
         return {name: dd.read_parquet(str(path), blocksize=PARTITION_BYTES) for name, path in tables.items()}
 
-    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, Any]:
         # Persisted on the workers and waited for (db-benchmark's Dask script persists its table).
         from distributed import wait
 

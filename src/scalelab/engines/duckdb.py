@@ -10,6 +10,12 @@ import pandas as pd
 from scalelab.engines.base import Engine
 
 
+# A label column is held as an ENUM when it has few distinct values: at most ENUM_FEW, or at most one
+# per ENUM_SHARE rows (groupby's id3, 1% of the rows, and join's id6, one per row, stay VARCHAR).
+ENUM_FEW = 1000
+ENUM_SHARE = 200
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     description = "DuckDB, in process, vectorised SQL on Parquet"
@@ -45,16 +51,23 @@ class DuckDBEngine(Engine):
             self.con.read_parquet(f"{path}/*.parquet").create_view(name, replace=True)
         return {name: self.con.table(name) for name in tables}
 
-    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, Any]:
         # Each view becomes a table of the same name in DuckDB's own columnar memory: the SQL text
-        # and the relations name the table, and no query reads Parquet again. A label column
-        # becomes an ENUM (codes, as db-benchmark's DuckDB script holds id1 and id2), one type per
-        # column name across the tables, so that a join compares codes of the same type.
+        # and the relations name the table, and no query reads Parquet again. A label column of few
+        # distinct values becomes an ENUM (codes, as db-benchmark's DuckDB script holds groupby's id1
+        # and id2 and join's id4 and id5), one type per column name across the tables, so that a join
+        # compares codes of the same type. One of many values stays VARCHAR, as that script keeps
+        # groupby's id3 (1% of the rows) and join's id6 (every row its own): a table made from a query
+        # carries its ENUM types along, and a million-entry one cost each join answer 10 ms at small.
         enums = {}
         for col in labels:
             holding = [name for name in handles if col in self.con.table(name).columns]
             if holding:
-                union = " UNION ".join(f'SELECT "{col}" FROM "{name}"' for name in holding)
+                union = " UNION ALL ".join(f'SELECT "{col}" FROM "{name}"' for name in holding)
+                distinct, rows = self.con.execute(f'SELECT count(DISTINCT "{col}"), count(*) FROM ({union})').fetchone()
+                if distinct > max(ENUM_FEW, rows // ENUM_SHARE):
+                    continue
                 enums[col] = f"scalelab_{col}_labels"
                 self.con.execute(f'DROP TYPE IF EXISTS "{enums[col]}"')
                 self.con.execute(f'CREATE TYPE "{enums[col]}" AS ENUM (SELECT DISTINCT "{col}" FROM ({union}) '

@@ -32,7 +32,8 @@ class PandasEngine(Engine):
 
         return {name: pq.read_table(path).to_pandas(types_mapper=_types) for name, path in tables.items()}
 
-    def hold(self, handles: dict[str, pd.DataFrame], labels: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    def hold(self, handles: dict[str, pd.DataFrame], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
         # Label columns as categoricals: integer codes to group and join on, as pandas' users hold key
         # columns in memory (db-benchmark's pandas scripts cast its id columns so).
         return {name: df.astype({c: "category" for c in labels if c in df.columns})

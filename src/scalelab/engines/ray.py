@@ -61,7 +61,8 @@ class RayEngine(Engine):
 
         return {name: ray.data.read_parquet(str(path)) for name, path in tables.items()}
 
-    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, Any]:
         # Read into the object store once; later pipelines start from its blocks.
         return {name: h.materialize() if hasattr(h, "materialize") else h for name, h in handles.items()}
 

@@ -77,7 +77,8 @@ class SparkEngine(Engine):
             frames[name].createOrReplaceTempView(name)
         return frames
 
-    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    def hold(self, handles: dict[str, Any], labels: tuple[str, ...] = (),
+             int_keys: tuple[str, ...] = ()) -> dict[str, Any]:
         # Cached by the executors and counted, so the cache is full before any timing (db-benchmark's
         # Spark script: persist, count()); the view names the cache. MEMORY_AND_DISK, the level Spark's
         # own cache() uses, not db-benchmark's MEMORY_ONLY: a table larger than the executor's storage

@@ -146,7 +146,8 @@ def hold(w: Workload, engine: Engine, ds: Dataset, tables: tuple[str, ...] | Non
     """`w`'s tables (or the named tables of its data set) held in the engine's memory (the bench's
     memory mode)."""
     paths = tables_of(w, ds) if tables is None else {name: ds.table_path(name) for name in tables}
-    return engine.hold(engine.load(paths), datasets.generator(ds.manifest["generator"]).labels)
+    gen = datasets.generator(ds.manifest["generator"])
+    return engine.hold(engine.load(paths), gen.labels, gen.int_keys)
 
 
 def held_for(w: Workload, engine: Engine, ds: Dataset, held_cache: dict) -> tuple[dict[str, Any], float]:
