@@ -14,7 +14,7 @@ STAMP       := $(VENV)/.scalelab-lock
 UV          := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 export UV_PYTHON_DOWNLOADS ?= never
 # What `make bench` runs by default: db-benchmark's groupby questions at `small`, both modes, every
-# engine (9:43 on 2 cores, 2026-12-03); SUITE=all adds join, time series, cleaning, features and ML.
+# engine (4:26 on 2 cores, 2026-12-07); SUITE=all adds join, time series, cleaning, features and ML.
 BENCH_SUITE := groupby
 # Both modes (see `scalelab bench --help`): scan from Parquet to pandas, and db-benchmark's in memory.
 BENCH_MODES := scan,memory
