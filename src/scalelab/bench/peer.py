@@ -165,7 +165,8 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
         if not script.is_file():
             raise PeerError(f"{script} is missing from the checkout")
         script, adapted = adapted_script(rel, script, work)
-        drop_rows(time_file, solution, ds.name)
+        # Its scripts append to the time file: a rerun replaces its own timings, never piles onto them.
+        replace_rows(time_file, lambda r, s=solution: (r.get("solution"), r.get("data")) == (s, ds.name))
         for i in range(runs):
             log = out_dir / f"{solution}-{suite}-{ds.name}{f'-{i + 1}' if runs > 1 else ''}.log"
             t0 = time.perf_counter()
@@ -182,22 +183,23 @@ def run(checkout: Path, suite: str, scale: str, solutions: list[str], out_dir: P
     return time_file, done
 
 
-def drop_rows(path: Path, solution: str, data: str) -> None:
-    """Remove a solution's rows for a data set from the time file (its scripts append to it), keeping the
-    other solutions' and data sets' rows: a rerun replaces its own timings, never piles onto them."""
-    if not path.is_file():
+def replace_rows(path: Path, drop, rows: list[dict] = (), fields: list[str] | None = None) -> None:
+    """A peer's time file rewritten: its rows for which `drop(row)` is false, then `rows`, under `fields`
+    (default: the file's own columns). Written to a temporary file and renamed, so an interrupted run
+    leaves the old file whole. Nothing is written where there is neither a file nor columns to give."""
+    kept = []
+    if path.exists():
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            kept = [r for r in reader if not drop(r)]
+            fields = fields or reader.fieldnames
+    if not fields:
         return
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        fields, rows = reader.fieldnames, list(reader)
-    kept = [r for r in rows if (r.get("solution"), r.get("data")) != (solution, data)]
-    if len(kept) == len(rows):
-        return
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
-        w.writerows(kept)
+        w.writerows([*kept, *rows])
     os.replace(tmp, path)
 
 

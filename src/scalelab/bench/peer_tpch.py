@@ -32,7 +32,7 @@ from pathlib import Path
 
 from scalelab import datasets
 from scalelab.config import Config
-from scalelab.bench.peer import PeerError, PeerRun, apply_adaptations
+from scalelab.bench.peer import PeerError, PeerRun, apply_adaptations, replace_rows
 
 # Our engine -> the peer's package under queries/, and the modes its utils accept.
 LIBRARIES = {"pandas": "pandas", "polars": "polars", "duckdb": "duckdb", "dask": "dask", "spark": "pyspark"}
@@ -210,17 +210,8 @@ TIME_COLUMNS = ["batch", "task", "data", "question", "solution", "version", "run
 def write_time_file(path: Path, rows: list[dict], replaces: set[tuple[str, str, str]]) -> None:
     """`rows` into the time file, keeping what an earlier run timed for the other (solution, mode, data
     set)s: rerunning one solution does not lose the others' timings, and a rerun replaces, never doubles,
-    its own. Written to a temporary file and renamed, so an interrupted run leaves the old file whole."""
-    kept = []
-    if path.exists():
-        with open(path, newline="") as f:
-            kept = [r for r in csv.DictReader(f) if (r["solution"], r.get("mode", ""), r["data"]) not in replaces]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=TIME_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(kept + rows)
-    os.replace(tmp, path)
+    its own."""
+    replace_rows(path, lambda r: (r["solution"], r.get("mode", ""), r["data"]) in replaces, rows, TIME_COLUMNS)
 
 
 def failed_queries(log_text: str) -> dict[int, str]:
